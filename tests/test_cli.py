@@ -1,0 +1,107 @@
+import json
+import re
+
+import click
+import pytest
+
+from ws_core.cli import main
+from ws_core.config import SAMPLE_DIR
+
+
+def all_commands(group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield prefix + (name,), cmd
+        if isinstance(cmd, click.Group):
+            yield from all_commands(cmd, prefix + (name,))
+
+
+@pytest.mark.parametrize("path, cmd", list(all_commands(main)), ids=lambda x: " ".join(x) if isinstance(x, tuple) else "")
+def test_every_command_has_help(runner, path, cmd):
+    assert cmd.help and cmd.help.strip(), f"ws {' '.join(path)} has no help text"
+    result = runner.invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Usage: main " + " ".join(path) in result.output
+
+
+def test_ingest_then_status_and_sql(runner, ws_db):
+    result = runner.invoke(main, ["ingest", "--data", str(SAMPLE_DIR)])
+    assert result.exit_code == 0, result.output
+    assert "now stored: 74 photos, 370 texts, 74 expert_annotations, 273 crowd_annotations" in result.stdout
+    assert result.stderr == ""
+
+    status = runner.invoke(main, ["status"])
+    assert status.exit_code == 0
+    assert f"database {ws_db} (schema version 1)" in status.stdout
+    assert re.search(r"^  crowd_annotations +273$", status.stdout, re.M)
+    assert "quarantined in the latest read of each source:\n  nothing" in status.stdout
+
+    out = runner.invoke(main, ["sql", "select split, count(*) as n from photos where split = :s "
+                                      "group by split", "-p", "s=test", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout) == [{"split": "test", "n": 12}]
+    csv_out = runner.invoke(main, ["sql", "select count(*) as n from texts", "--csv"])
+    assert csv_out.stdout == "n\n370\n"
+
+
+def test_db_option_wins_over_ws_db(runner, tmp_path):
+    other = tmp_path / "other.duckdb"
+    result = runner.invoke(main, ["ingest", "--db", str(other), "--data", str(SAMPLE_DIR)])
+    assert result.exit_code == 0
+    assert other.exists()
+    status = runner.invoke(main, ["status", "--db", str(other)])
+    assert f"database {other}" in status.stdout
+
+
+def test_sql_is_read_only(runner):
+    runner.invoke(main, ["ingest", "--data", str(SAMPLE_DIR)])
+    result = runner.invoke(main, ["sql", "delete from photos"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: the analysts' connection is read-only; writes are refused")
+    count = runner.invoke(main, ["sql", "select count(*) as n from photos", "--csv"])
+    assert count.stdout == "n\n74\n"
+
+
+def test_sql_errors_are_one_line(runner):
+    runner.invoke(main, ["ingest", "--data", str(SAMPLE_DIR)])
+    result = runner.invoke(main, ["sql", "select * from no_such_table"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: query failed: Catalog Error: Table with name no_such_table")
+    assert "Traceback" not in result.output
+    bad = runner.invoke(main, ["sql", "select 1", "-p", "novalue"])
+    assert bad.exit_code == 2
+    assert "'novalue' is not NAME=VALUE" in bad.stderr
+
+
+def test_user_mistakes_exit_with_one_clear_line(runner, ws_db, tmp_path):
+    no_db = runner.invoke(main, ["status"])
+    assert no_db.exit_code == 1
+    assert no_db.stderr == f"Error: No database at {ws_db}: run `ws ingest` first (or point --db / WS_DB at one).\n"
+
+    none = runner.invoke(main, ["ingest"])
+    assert none.exit_code == 2
+    assert "Error: give at least one --data folder or --descriptions file" in none.stderr
+
+    missing = runner.invoke(main, ["ingest", "--data", str(tmp_path / "nope")])
+    assert missing.exit_code == 1
+    assert missing.stderr == f"Error: Data folder {tmp_path / 'nope'} does not exist or is not a folder.\n"
+
+
+def test_locked_database_gives_a_clear_message(ws_db, tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+    from ws_core import db as wsdb
+    holder = wsdb.connect(ws_db)  # this process holds the write lock
+    try:
+        code = textwrap.dedent(f"""
+            from click.testing import CliRunner
+            from ws_core.cli import main
+            r = CliRunner().invoke(main, ["ingest", "--db", {str(ws_db)!r}, "--data", {str(SAMPLE_DIR)!r}])
+            print(r.exit_code); print(r.stderr)
+        """)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    finally:
+        holder.close()
+    assert out.stdout.splitlines()[0] == "1"
+    assert (f"Error: Database {ws_db} is in use by another process, which holds its write lock; "
+            "wait for it to finish and try again.") in out.stdout

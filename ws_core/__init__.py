@@ -1,0 +1,1 @@
+"""With Sense reference-photo search: the library behind the `ws` command."""

@@ -1,0 +1,18 @@
+"""The `ws` command: thin click commands over the library, one module per command group."""
+import click
+
+from . import ingest, sql, status
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="with-sense")
+def main():
+    """With Sense reference-photo search: batch jobs over a DuckDB file, and ad-hoc queries.
+
+    Every command takes --db (default: $WS_DB, else ./ws.duckdb).
+    """
+
+
+main.add_command(ingest.ingest)
+main.add_command(status.status)
+main.add_command(sql.sql)
