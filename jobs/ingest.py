@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ws_core.db import transaction
+from ws_core.db import staged, transaction
 from ws_core.errors import WsError
 from ws_core.ingest.photos import PHOTO_DIRS, scan_photos
 from ws_core.ingest.readers import FileRead, Reject, read_file
@@ -154,11 +154,8 @@ def _upsert(con, table: str, rows: list[dict], key: tuple[str, ...], values: tup
 
 
 def _insert_staged(con, frame: pd.DataFrame, sql: str, run_id: str) -> int:
-    con.register("staged", frame)
-    try:
+    with staged(con, "staged", frame):
         return con.execute(sql, [run_id]).fetchone()[0]
-    finally:
-        con.unregister("staged")
 
 
 def _upsert_photos(con, records: list[dict], run_id: str) -> int:

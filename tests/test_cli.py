@@ -31,7 +31,8 @@ def test_ingest_then_status_and_sql(runner, ws_db):
 
     status = runner.invoke(main, ["status"])
     assert status.exit_code == 0
-    assert f"database {ws_db} (schema version 1)" in status.stdout
+    from ws_core.db import migrations
+    assert f"database {ws_db} (schema version {len(migrations())})" in status.stdout
     assert re.search(r"^  crowd_annotations +273$", status.stdout, re.M)
     assert "quarantined in the latest read of each source:\n  nothing" in status.stdout
 

@@ -68,6 +68,16 @@ def transaction(con: duckdb.DuckDBPyConnection):
     con.execute("commit")
 
 
+@contextmanager
+def staged(con: duckdb.DuckDBPyConnection, name: str, frame):
+    """Expose a DataFrame to SQL as `name` for the block: bulk values travel as data, never as text."""
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
 def migrations() -> list[tuple[int, Path]]:
     found = []
     for f in sorted(SCHEMA_DIR.glob("*.sql")):

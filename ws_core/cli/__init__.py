@@ -1,7 +1,7 @@
 """The `ws` command: thin click commands over the library, one module per command group."""
 import click
 
-from . import ingest, sql, status
+from . import bench, embed, ingest, sql, status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,5 +14,7 @@ def main():
 
 
 main.add_command(ingest.ingest)
+main.add_command(embed.embed)
 main.add_command(status.status)
 main.add_command(sql.sql)
+main.add_command(bench.bench)

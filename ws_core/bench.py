@@ -1,0 +1,154 @@
+"""Benchmarks (run by `ws bench ...`): print tables, never asserted in tests, timed against a baseline
+measured in the same run because the machines are shared and noisy."""
+import csv
+import resource
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from .embedding import embed_images
+from .encoders import image_encoder, text_encoder
+from .encoders.preprocess import load_rgb, to_batch, to_pixels
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _photo_items(photos: list[Path]) -> list[tuple[str, str, str]]:
+    import hashlib
+    return [(p.name, str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in photos]
+
+
+def _naive(variant: str, photos: list[Path]) -> dict:
+    """PIL one by one, eager PyTorch, one photo per forward pass, contiguous tensors."""
+    enc = image_encoder(f"effnet-{variant}-eager")
+    module = enc.run
+    start = time.perf_counter()
+    feats = []
+    for p in photos:
+        x = to_batch([to_pixels(load_rgb(p), enc.size)])
+        feats.append(module(x)[0][0])
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "features": np.stack(feats), "peak_mb": _peak_mb()}
+
+
+def _shipped(variant: str, photos: list[Path], batch_size: int) -> dict:
+    enc = image_encoder(f"effnet-{variant}")   # ONNX graph exported (and cached) before timing
+    items = _photo_items(photos)
+    start = time.perf_counter()
+    feats = [b.features for b in embed_images(enc, items, batch_size)]
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "features": np.concatenate(feats), "peak_mb": _peak_mb()}
+
+
+def _texts(texts: list[str], batch_size: int) -> dict:
+    from .embedding import embed_texts
+    enc = text_encoder("minilm-l6")
+    start = time.perf_counter()
+    n = sum(len(ids) for ids, _ in embed_texts(enc, list(enumerate(texts)), batch_size))
+    return {"seconds": time.perf_counter() - start, "n": n, "peak_mb": _peak_mb()}
+
+
+def _gflops() -> float:
+    """fp32 matrix throughput of this machine now (all cores), the compute roof for the encoders."""
+    import torch
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    start, reps = time.perf_counter(), 10
+    for _ in range(reps):
+        a @ b
+    return 2 * 2048**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def _flops_per_photo(variant: str) -> float:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    from .encoders.image import load_network
+    from efficientnet_lite_pytorch import EfficientNet
+    size = EfficientNet.get_image_size(f"efficientnet-{variant}")
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        load_network(variant)(torch.zeros(1, 3, size, size))
+    return counter.get_total_flops()
+
+
+def _isolated(fn, *args):
+    """Run in a fresh process so that its peak memory is its own."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def embed_benchmark(variant: str, photo_dir: Path, descriptions: Path | None, limit: int,
+                    batch_size: int) -> list[tuple[str, str]]:
+    photos = sorted(photo_dir.glob("*.jpg"))[:limit]
+    if not photos:
+        raise SystemExit(f"no .jpg photos in {photo_dir}")
+    shipped = _isolated(_shipped, variant, photos, batch_size)
+    naive = _isolated(_naive, variant, photos)
+    gflops = _isolated(_gflops)
+    flops = _isolated(_flops_per_photo, variant)
+    roof = gflops * 1e9 / flops
+    n = len(photos)
+    rows = [
+        ("photos", str(n)),
+        (f"naive eager {variant}, photos/s", f"{n / naive['seconds']:.1f}"),
+        (f"shipped ONNX {variant} + decode overlap, photos/s", f"{n / shipped['seconds']:.1f}"),
+        ("speed-up (shipped / naive)", f"{naive['seconds'] / shipped['seconds']:.2f}x"),
+        ("matmul roof now, GFLOP/s", f"{gflops:.0f}"),
+        (f"{variant} GFLOP per photo", f"{flops / 1e9:.2f}"),
+        ("compute limit, photos/s", f"{roof:.0f}"),
+        ("shipped / compute limit", f"{n / shipped['seconds'] / roof:.0%}"),
+        ("peak RSS naive / shipped, MB", f"{naive['peak_mb']:.0f} / {shipped['peak_mb']:.0f}"),
+        ("max |shipped - eager| feature", f"{np.abs(shipped['features'] - naive['features']).max():.2e}"),
+    ]
+    if descriptions:
+        with open(descriptions, newline="", encoding="utf-8") as f:
+            texts = [r["description"] for r in csv.DictReader(f, delimiter="\t")]
+        t = _isolated(_texts, texts, 64)
+        rows.append((f"texts/s (MiniLM-L6, {t['n']} texts)", f"{t['n'] / t['seconds']:.0f}"))
+    return rows
+
+
+def caption_transfer_recall(features: np.ndarray, desc_vecs: np.ndarray, k: int = 10) -> dict:
+    """Train-only check of image features for retrieval. Each photo has 5 description vectors
+    (desc_vecs: photos x 5 x d). Every description queries all photos; a photo is scored by the
+    descriptions of its k nearest photos in feature space (weighted by similarity), never by those of
+    the photo the query was written for. Returns R@1/5/10 of finding that photo."""
+    n, m, _ = desc_vecs.shape
+    f = features / np.linalg.norm(features, axis=1, keepdims=True)
+    sim = f @ f.T
+    np.fill_diagonal(sim, -np.inf)
+    nbr = np.argsort(-sim, axis=1)[:, :k + 1]     # one spare: a query's own photo is dropped below
+    w = np.zeros((n, n), dtype=np.float32)
+    rows = np.arange(n)[:, None]
+    w[rows, nbr] = np.maximum(sim[rows, nbr], 0)
+    queries = desc_vecs.reshape(n * m, -1)
+    owner = np.repeat(np.arange(n), m)
+    # best match of each query among each photo's descriptions: queries x photos
+    best = (queries @ desc_vecs.reshape(n * m, -1).T).reshape(n * m, n, m).max(axis=2)
+    scores = best @ w.T
+    # drop the query's own photo from every neighbourhood
+    scores -= best[np.arange(n * m), owner][:, None] * w[:, owner].T
+    scores /= np.maximum(w.sum(axis=1)[None, :] - w[:, owner].T, 1e-9)
+    ranks = (scores > scores[np.arange(n * m), owner][:, None]).sum(axis=1) + 1
+    return {f"R@{r}": float((ranks <= r).mean()) for r in (1, 5, 10)} | {"median rank": float(np.median(ranks))}
+
+
+def encoder_comparison(photo_dir: Path, descriptions: Path, variants: list[str]) -> list[tuple]:
+    with open(descriptions, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    by_photo: dict[str, list[str]] = {}
+    for r in rows:
+        by_photo.setdefault(r["image"], []).append(r["description"])
+    photos = sorted(p for p in by_photo if (photo_dir / p).exists() and len(by_photo[p]) == 5)
+    texts = text_encoder("minilm-l6")
+    desc = np.stack([texts.encode(by_photo[p]) for p in photos])
+    table = []
+    for variant in variants:
+        out = _isolated(_shipped, variant, [photo_dir / p for p in photos], 32)
+        recall = caption_transfer_recall(out["features"], desc)
+        table.append((variant, len(photos) / out["seconds"], *recall.values()))
+    return table

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import click
+
+from ..config import REPO_ROOT
+
+SHARED = REPO_ROOT.parent / "shared" / "data"
+VARIANTS = ["lite0", "lite1", "lite2"]
+
+
+def _table(rows, header=None):
+    rows = [tuple(str(c) for c in r) for r in rows]
+    if header:
+        rows.insert(0, header)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, r in enumerate(rows):
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        if header and n == 0:
+            click.echo("  ".join("-" * w for w in widths))
+
+
+@click.group()
+def bench():
+    """Benchmarks that print tables (speed as a ratio to a baseline measured in the same run)."""
+
+
+@bench.command("embed")
+@click.option("--variant", type=click.Choice(VARIANTS), default="lite2", show_default=True)
+@click.option("--photos", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=SHARED / "with-sense" / "train_images", show_default=True)
+@click.option("--descriptions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=SHARED / "photo-descriptions" / "photo_descriptions.tsv", show_default=True,
+              help="Texts to time the text encoder on.")
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+def bench_embed(variant, photos, descriptions, limit, batch_size):
+    """Photo embedding: naive eager baseline vs the shipped path, on the same photos."""
+    from ..bench import embed_benchmark
+    _table(embed_benchmark(variant, photos, descriptions, limit, batch_size), ("measure", "value"))
+
+
+@bench.command("encoders")
+@click.option("--photos", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=SHARED / "with-sense" / "train_images", show_default=True)
+@click.option("--descriptions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=SHARED / "photo-descriptions" / "photo_descriptions.tsv", show_default=True)
+def bench_encoders(photos, descriptions):
+    """Image encoder variants: speed and train-only retrieval quality of their features.
+
+    Quality: every description of a train photo queries all train photos, which are scored by the
+    descriptions of their 10 nearest photos in feature space (caption transfer), never by the
+    descriptions of the query's own photo. Test data is not touched.
+    """
+    from ..bench import encoder_comparison
+    rows = encoder_comparison(photos, descriptions, VARIANTS)
+    _table([(v, f"{s:.1f}", f"{r1:.3f}", f"{r5:.3f}", f"{r10:.3f}", f"{med:.0f}")
+            for v, s, r1, r5, r10, med in rows],
+           ("variant", "photos/s", "R@1", "R@5", "R@10", "median rank"))
