@@ -12,3 +12,8 @@ SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 def resolve_db(db: str | os.PathLike | None = None) -> Path:
     """--db wins, then WS_DB, then ./ws.duckdb."""
     return Path(db or os.environ.get("WS_DB") or DEFAULT_DB)
+
+
+def artifacts_dir(db: Path) -> Path:
+    """Model weights live beside the database: ws.duckdb -> ws.artifacts/."""
+    return db.with_suffix(".artifacts")

@@ -33,6 +33,12 @@ def text_encoder_version(name: str) -> str:
     return _version(TEXT_VERSIONS, name, "text")
 
 
+def text_encoder_for_version(version: str):
+    """The text encoder that wrote vectors of this version (for scorers that embed words)."""
+    names = {v: k for k, v in TEXT_VERSIONS.items()}
+    return text_encoder(_version(names, version, "text"))
+
+
 def image_encoder(name: str):
     version = image_encoder_version(name)
     if name == "fake-image":

@@ -1,0 +1,99 @@
+"""Train job: cross-validate each model, fit it on all training data, score the test queries once,
+save the weights and register everything; the best by the stated CV criterion becomes active."""
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ws_core import training
+from ws_core.corpus import load_corpus
+from ws_core.db import transaction
+from ws_core.encoders import image_encoder_version, text_encoder_version
+from ws_core.errors import WsError
+from ws_core.jobrun import job_run
+from ws_core.scorers import save_scorer
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    trained: list[training.Evaluation]
+    skipped: list[str]
+    active: str | None
+
+
+def data_fingerprint(con, image_version: str, text_version: str) -> str:
+    """Changes when a target, a description, a photo's content or an encoder version changes."""
+    parts = con.execute(
+        "select "
+        "(select sha256(string_agg(image || '|' || text_id || '|' || target, ',' order by image, text_id)) "
+        " from train_targets), "
+        "(select sha256(string_agg(text_id || '|' || sha256(text), ',' order by text_id)) from texts), "
+        "(select sha256(string_agg(image || '|' || sha256 || '|' || split, ',' order by image)) from photos)"
+    ).fetchone()
+    return hashlib.sha256("\n".join(map(str, [*parts, image_version, text_version])).encode()).hexdigest()
+
+
+def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str], folds: int = 5,
+              seed: int = 0, image_encoder: str = "effnet-lite2", text_encoder: str = "minilm-l6",
+              force: bool = False, log=print) -> TrainResult:
+    unknown = [n for n in names if n not in training.MODELS]
+    if unknown:
+        raise WsError(f"Unknown model {unknown[0]!r}; choose from {', '.join(training.MODELS)} or all.")
+    image_version, text_version = image_encoder_version(image_encoder), text_encoder_version(text_encoder)
+    fingerprint = data_fingerprint(con, image_version, text_version)
+    corpus = None
+    trained, skipped = [], []
+    with job_run(con, "train") as run:
+        for name in names:
+            params = json.dumps(dataclasses.asdict(training.make_scorer(name).params), sort_keys=True)
+            same = con.execute(
+                "select model_id from models where name = ? and params = ? and image_encoder = ? and "
+                "text_encoder = ? and data_fingerprint = ? and folds = ? and seed = ?",
+                [name, params, image_version, text_version, fingerprint, folds, seed]).fetchone()
+            if same and not force:
+                skipped.append(name)
+                continue
+            if corpus is None:
+                corpus = load_corpus(con, image_version, text_version)
+                if corpus.targets.empty:
+                    raise WsError("No judged pairs to train on: ingest ExpertAnnotations.tsv or "
+                                  "CrowdAnnotations.tsv first.")
+            log(f"{name}: {folds}-fold cross-validation ...")
+            ev = training.cross_validate(corpus, name, folds, seed)
+            model = training.fit_final(corpus, name, seed)
+            ev.test = training.evaluate_test(model, corpus)
+            model_id = f"{name}-{run.run_id}"
+            artifact = artifacts / f"{model_id}.pt"
+            sha = save_scorer(model, artifact)
+            with transaction(con):
+                con.execute(
+                    "insert into models values (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, false, ?)",
+                    [model_id, name, model.kind, params, image_version, text_version, fingerprint,
+                     folds, seed, ev.seconds, str(artifact.resolve()), sha, run.run_id])
+                con.executemany("insert into model_metrics values (?, ?, ?, ?)",
+                                [[model_id, split, m, v] for split, values in (("cv", ev.cv), ("test", ev.test))
+                                 for m, v in values.items()])
+            log(f"{name}: " + ", ".join(f"cv {k} {v:.3f}" for k, v in ev.cv.items()))
+            trained.append(ev)
+        active = _activate(con)
+        run.rows_out = len(trained)
+        run.message = f"active: {active}" if active else None
+    return TrainResult(run.run_id, trained, skipped, active)
+
+
+def _activate(con) -> str | None:
+    """The newest model of each name competes; the highest cross-validated MRR wins."""
+    metric = training.CRITERION.removeprefix("cv_")
+    best = con.execute(
+        "select model_id from rpt_model_leaderboard l join model_metrics m using (model_id) "
+        "where m.split = 'cv' and m.metric = ? order by m.value desc, l.model_id limit 1",
+        [metric]).fetchone()
+    if best is None:
+        return None
+    with transaction(con):
+        con.execute("update models set is_active = (model_id = ?)", [best[0]])
+    return best[0]

@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+
+from jobs.embed import run_embed
+from jobs.ingest import run_ingest
+from jobs.train import run_train
+from ws_core import training
+from ws_core.corpus import load_corpus
+from ws_core.scorers import load_scorer, save_scorer
+from ws_core.scorers.bridges import CaptionTransfer, CaptionTransferParams
+from tests.conftest import table
+
+FAST = ["linear", "label_bridge", "caption_transfer", "two_tower"]
+
+
+@pytest.fixture
+def embedded(con, sample):
+    run_ingest(con, [sample])
+    run_embed(con, "fake-image", "fake-text")
+    return con
+
+
+@pytest.fixture
+def corpus(embedded):
+    return load_corpus(embedded, "fake-image/v1", "fake-text/v1")
+
+
+def test_targets_view_formula(con):
+    con.executemany("insert into expert_annotations values (?, ?, ?, ?, ?, 'r')",
+                    [("a.jpg", "b.jpg#0", 1, 2, 4), ("a.jpg", "c.jpg#0", 4, 4, 4)])
+    con.executemany("insert into crowd_annotations values (?, ?, ?, ?, ?, 'r')",
+                    [("a.jpg", "c.jpg#0", 0.5, 1, 1), ("d.jpg", "d.jpg#1", 1.0, 3, 0)])
+    rows = table(con, "select image, text_id, target, target_source, is_own_text from train_targets "
+                      "order by image, text_id")
+    assert [r[:2] + r[3:] for r in rows] == [
+        ("a.jpg", "b.jpg#0", "expert", False), ("a.jpg", "c.jpg#0", "both", False),
+        ("d.jpg", "d.jpg#1", "crowd", True)]
+    assert [r[2] for r in rows] == pytest.approx([4 / 9, (2 * 1.0 + 0.5) / 3, 1.0])
+
+
+def test_folds_never_leak_a_photo_or_a_text(corpus):
+    t = corpus.targets
+    fold = training.photo_folds(corpus, 3, seed=0)
+    assert set(fold[corpus.image_split == "test"]) == {-1}
+    evaluated = np.zeros(len(t), dtype=int)
+    for f in range(3):
+        held_rows, train_rows, hidden, train_photos = training.split(corpus, fold, f)
+        held = set(np.flatnonzero(fold == f).tolist())
+        train, test = t[train_rows], t[held_rows]
+        assert not set(train["img"]) & held                           # no held-out photo
+        assert not set(corpus.text_photo[train["txt"]]) & held        # nor a text written for one
+        assert not set(train["txt"]) & set(test["txt"])               # nor a text of a held-out pair
+        assert not set(train_photos) & held
+        assert set(test["txt"]) <= set(hidden.tolist())
+        with corpus.hiding(hidden):
+            lent = {int(x) for ts in corpus.descriptions_of(train_photos).values() for x in ts}
+        assert not lent & set(hidden.tolist())
+        assert held_rows.sum() > 0 and train_rows.sum() > 0
+        evaluated += held_rows
+    assert evaluated.max() == 1   # a pair is evaluated in one fold at most
+
+
+def test_caption_transfer_never_borrows_the_texts_own_photo(corpus):
+    desc = corpus.descriptions_of()
+    q, texts = next(iter(desc.items()))
+    p = next(i for i in desc if i != q)
+    corpus.features[q] = corpus.features[p]          # q is now p's nearest neighbour
+    model = CaptionTransfer(CaptionTransferParams(k=1, aggregate="max")).fit(
+        corpus, None, np.asarray(sorted(desc)))
+    t = texts[0]
+    got = model.score(corpus, np.asarray([p]), np.asarray([t]))[0]
+    assert got < 0.999  # borrowing q's own description of itself would give exactly 1.0
+    other = next(i for i in desc if i not in (p, q))
+    assert model.score(corpus, np.asarray([other]), np.asarray([desc[p][0]]))[0] <= 1.0
+
+
+@pytest.mark.parametrize("name", list(training.MODELS))
+def test_every_model_saves_reloads_and_scores_in_0_1(corpus, tmp_path, name):
+    model = training.fit_final(corpus, name, seed=1)
+    queries, photos, _ = training.test_queries(corpus)
+    scores = training.score_matrix(model, corpus, queries, photos)
+    assert scores.shape == (60, 12)
+    assert scores.min() >= 0.0 and scores.max() <= 1.0
+    sha = save_scorer(model, tmp_path / "m.pt")
+    assert len(sha) == 64
+    again = training.score_matrix(load_scorer(tmp_path / "m.pt"), corpus, queries, photos)
+    np.testing.assert_array_equal(scores, again)
+
+
+@pytest.mark.parametrize("name", ["two_tower", "pair_mlp"])
+def test_training_is_deterministic_with_a_seed(corpus, name):
+    queries, photos, _ = training.test_queries(corpus)
+    a = training.score_matrix(training.fit_final(corpus, name, seed=3), corpus, queries, photos)
+    b = training.score_matrix(training.fit_final(corpus, name, seed=3), corpus, queries, photos)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_train_job_registers_models_and_activates_the_best(embedded, tmp_path):
+    result = run_train(embedded, tmp_path / "art", FAST, folds=3, image_encoder="fake-image",
+                       text_encoder="fake-text", log=lambda m: None)
+    assert [e.name for e in result.trained] == FAST
+    assert table(embedded, "select count(*), count(*) filter (where is_active) from models") == [(4, 1)]
+    assert table(embedded, "select count(*) from model_metrics where split = 'cv'") == [(4 * 8,)]
+    assert table(embedded, "select count(*) from model_metrics where split = 'test'") == [(4 * 5,)]
+    board = table(embedded, "select name, is_active, cv_mrr from rpt_model_leaderboard")
+    assert sorted(r[0] for r in board) == sorted(FAST)
+    best = max(board, key=lambda r: r[2])
+    assert result.active == f"{best[0]}-{result.run_id}" and best[1] is True
+    (artifact, sha), = table(embedded, "select artifact, sha256 from models where is_active")
+    import hashlib
+    assert hashlib.sha256(open(artifact, "rb").read()).hexdigest() == sha
+    # nothing changed: nothing is trained again
+    again = run_train(embedded, tmp_path / "art", FAST, folds=3, image_encoder="fake-image",
+                      text_encoder="fake-text", log=lambda m: None)
+    assert again.trained == [] and again.skipped == FAST
+    assert table(embedded, "select count(*) from models") == [(4,)]

@@ -1,0 +1,95 @@
+"""Everything the scorers read, loaded from the database once: photo and text vectors, ImageNet label
+probabilities, which texts describe which photo, and the judged pairs with their targets."""
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import WsError
+
+
+@dataclass
+class Corpus:
+    image_encoder: str
+    text_encoder: str
+    images: list[str]
+    image_split: np.ndarray          # 'train' / 'test' per photo
+    features: np.ndarray             # photos x 1280, raw pooled features
+    label_probs: np.ndarray          # photos x 1000, top-10 probabilities (others 0)
+    texts: list[str]
+    text_vectors: np.ndarray         # texts x 384, unit length
+    text_photo: np.ndarray           # index of the photo each text was written for (-1: not loaded)
+    is_description: np.ndarray       # bool per text: a description of its photo (never a test query)
+    is_test_query: np.ndarray
+    targets: pd.DataFrame            # train_targets joined to indices: img, txt, target, experts, crowd
+    image_index: dict = field(init=False)
+    text_index: dict = field(init=False)
+    hidden: np.ndarray = field(init=False)   # texts no scorer may learn from or borrow (see hiding)
+    memo: dict = field(init=False)           # fitted pieces shared by models over this corpus
+
+    def __post_init__(self):
+        self.image_index = {im: i for i, im in enumerate(self.images)}
+        self.text_index = {t: i for i, t in enumerate(self.texts)}
+        self.hidden = np.zeros(len(self.texts), dtype=bool)
+        self.memo = {}
+
+    @contextmanager
+    def hiding(self, texts: np.ndarray):
+        """Within the block, these texts are not descriptions of anything: cross-validation hides the
+        texts of held-out pairs so that no stage trains on them or borrows them."""
+        before = self.hidden.copy()
+        self.hidden[texts] = True
+        try:
+            yield self
+        finally:
+            self.hidden = before
+
+    def descriptions_of(self, photos: np.ndarray | None = None) -> dict[int, np.ndarray]:
+        """photo index -> indices of its description texts, for the given photos (default all)."""
+        idx = np.flatnonzero(self.is_description & (self.text_photo >= 0) & ~self.hidden)
+        out: dict[int, list] = {}
+        for t in idx:
+            out.setdefault(int(self.text_photo[t]), []).append(t)
+        keep = None if photos is None else set(int(p) for p in photos)
+        return {p: np.asarray(ts) for p, ts in out.items() if keep is None or p in keep}
+
+
+def load_corpus(con, image_encoder: str, text_encoder: str) -> Corpus:
+    photos = con.execute(
+        "select p.image, p.split, e.vector from photos p join image_embeddings e "
+        "on e.image = p.image and e.encoder = ? order by p.image", [image_encoder]).fetchall()
+    if not photos:
+        raise WsError(f"No photo vectors for encoder {image_encoder}: run `ws embed` first.")
+    images = [r[0] for r in photos]
+    index = {im: i for i, im in enumerate(images)}
+    label_probs = np.zeros((len(images), 1000), dtype=np.float32)
+    for image, label, prob in con.execute(
+            "select image, label_index, prob from image_labels where encoder = ?", [image_encoder]).fetchall():
+        if image in index:
+            label_probs[index[image], label] = prob
+    texts = con.execute(
+        "select t.text_id, t.image, t.is_description, t.is_test_query, e.vector from texts t "
+        "join text_embeddings e on e.text_id = t.text_id and e.encoder = ? order by t.text_id",
+        [text_encoder]).fetchall()
+    if not texts:
+        raise WsError(f"No text vectors for encoder {text_encoder}: run `ws embed` first.")
+    text_ids = [r[0] for r in texts]
+    targets = con.execute(
+        "select t.image, t.text_id, t.target, t.target_source, e.expert_1, e.expert_2, e.expert_3, "
+        "t.share_yes from train_targets t left join expert_annotations e "
+        "on e.image = t.image and e.query_id = t.text_id").df()
+    tindex = {t: i for i, t in enumerate(text_ids)}
+    targets["img"] = targets["image"].map(index)
+    targets["txt"] = targets["text_id"].map(tindex)
+    targets = targets.dropna(subset=["img", "txt"]).astype({"img": int, "txt": int})
+    return Corpus(
+        image_encoder=image_encoder, text_encoder=text_encoder, images=images,
+        image_split=np.asarray([r[1] for r in photos]),
+        features=np.asarray([r[2] for r in photos], dtype=np.float32),
+        label_probs=label_probs, texts=text_ids,
+        text_vectors=np.asarray([r[4] for r in texts], dtype=np.float32),
+        text_photo=np.asarray([index.get(r[1], -1) for r in texts]),
+        is_description=np.asarray([bool(r[2]) and not r[3] for r in texts]),
+        is_test_query=np.asarray([bool(r[3]) for r in texts]),
+        targets=targets.reset_index(drop=True))

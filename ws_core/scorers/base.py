@@ -1,0 +1,58 @@
+import dataclasses
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class Scorer:
+    kind = "base"
+    Params = None  # a dataclass of hyperparameters
+
+    def __init__(self, params=None):
+        self.params = params or self.Params()
+
+    def fit(self, corpus, train_pairs, train_photos: np.ndarray, seed: int = 0) -> "Scorer":
+        """train_pairs: rows of corpus.targets usable for training; train_photos: photo indices whose
+        descriptions and pixels may be learned from (never a held-out photo)."""
+        return self
+
+    def score(self, corpus, img: np.ndarray, txt: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def state(self) -> dict:
+        """Everything needed to score again: numpy arrays and plain values (str, int, float, lists)."""
+        return {}
+
+    def set_state(self, state: dict) -> None:
+        pass
+
+
+def save_scorer(scorer: Scorer, path: Path) -> str:
+    """Write kind, hyperparameters and state to `path`; return the file's sha256."""
+    buf = io.BytesIO()
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v
+             for k, v in scorer.state().items()}
+    torch.save({"kind": scorer.kind, "params": dataclasses.asdict(scorer.params), "state": state}, buf)
+    data = buf.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_scorer(path: Path) -> Scorer:
+    from . import KINDS
+    blob = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain values only
+    cls = KINDS[blob["kind"]]
+    scorer = cls(cls.Params(**blob["params"]))
+    scorer.set_state({k: v.numpy() if isinstance(v, torch.Tensor) else v
+                      for k, v in blob["state"].items()})
+    return scorer
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)

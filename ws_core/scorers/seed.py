@@ -1,0 +1,117 @@
+"""The seed notebook's models: one regression on the concatenated photo and text vectors.
+
+Without an interaction term the text only shifts every photo's score by the same amount, so these
+rank photos the same way for every query: the leaderboard shows what that costs.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.linear_model import Ridge
+
+from .base import Scorer
+
+
+def _concat(corpus, img, txt) -> np.ndarray:
+    return np.hstack([corpus.features[img], corpus.text_vectors[txt]])
+
+
+@dataclass
+class SeedLinearParams:
+    alpha: float = 1.0   # ridge penalty; plain least squares is unstable on 1664 correlated inputs
+
+
+class SeedLinear(Scorer):
+    kind = "linear"
+    Params = SeedLinearParams
+
+    def fit(self, corpus, train_pairs, train_photos, seed=0):
+        x = _concat(corpus, train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy())
+        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+        model = Ridge(alpha=self.params.alpha).fit((x - mean) / std, train_pairs["target"].to_numpy())
+        self.coef = (model.coef_ / std).astype(np.float64)
+        self.intercept = float(model.intercept_ - mean @ self.coef)
+        return self
+
+    def score(self, corpus, img, txt):
+        # additive in photo and text: each distinct one is computed once
+        n = corpus.features.shape[1]
+        u_img, img_inv = np.unique(img, return_inverse=True)
+        u_txt, txt_inv = np.unique(txt, return_inverse=True)
+        by_img = corpus.features[u_img] @ self.coef[:n]
+        by_txt = corpus.text_vectors[u_txt] @ self.coef[n:]
+        return np.clip(by_img[img_inv] + by_txt[txt_inv] + self.intercept, 0.0, 1.0)
+
+    def state(self):
+        return {"coef": self.coef, "intercept": self.intercept}
+
+    def set_state(self, state):
+        self.coef, self.intercept = state["coef"], state["intercept"]
+
+
+@dataclass
+class MLPParams:
+    hidden: int = 256        # one hidden layer, as in the seed notebook
+    epochs: int = 10
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    dropout: float = 0.2
+
+
+def mlp(n_in: int, p: MLPParams) -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(n_in, p.hidden), torch.nn.ReLU(),
+                               torch.nn.Dropout(p.dropout), torch.nn.Linear(p.hidden, 1),
+                               torch.nn.Sigmoid())
+
+
+def train_mlp(x: np.ndarray, y: np.ndarray, p: MLPParams, seed: int) -> torch.nn.Module:
+    """MSE on targets in [0, 1]; the sigmoid keeps outputs there."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = mlp(x.shape[1], p)
+    opt = torch.optim.AdamW(net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    for _ in range(p.epochs):
+        net.train()
+        for b in np.array_split(rng.permutation(len(x)), max(1, len(x) // p.batch_size)):
+            loss = torch.nn.functional.mse_loss(net(xt[b]).squeeze(1), yt[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return net.eval()
+
+
+def run_mlp(net, x: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return net(torch.from_numpy(x).float()).squeeze(1).numpy().astype(np.float64)
+
+
+class SeedMLP(Scorer):
+    kind = "mlp"
+    Params = MLPParams
+
+    def fit(self, corpus, train_pairs, train_photos, seed=0):
+        x = _concat(corpus, train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy())
+        self.mean, self.std = x.mean(axis=0), x.std(axis=0) + 1e-6
+        self.net = train_mlp((x - self.mean) / self.std, train_pairs["target"].to_numpy(),
+                             self.params, seed)
+        return self
+
+    def score(self, corpus, img, txt):
+        out = np.empty(len(img))
+        for i in range(0, len(img), 50_000):  # bounded memory on large candidate sets
+            sl = slice(i, i + 50_000)
+            out[sl] = run_mlp(self.net, (_concat(corpus, img[sl], txt[sl]) - self.mean) / self.std)
+        return out
+
+    def state(self):
+        return {"mean": self.mean, "std": self.std,
+                **{f"net.{k}": v.numpy() for k, v in self.net.state_dict().items()}}
+
+    def set_state(self, state):
+        self.mean, self.std = state["mean"], state["std"]
+        self.net = mlp(len(self.mean), self.params)
+        self.net.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in state.items()
+                                  if k.startswith("net.")})
+        self.net.eval()
