@@ -114,3 +114,27 @@ def test_train_job_registers_models_and_activates_the_best(embedded, tmp_path):
                       text_encoder="fake-text", log=lambda m: None)
     assert again.trained == [] and again.skipped == FAST
     assert table(embedded, "select count(*) from models") == [(4,)]
+
+
+def test_pair_scorer_options_round_trip(corpus, tmp_path):
+    from ws_core.scorers.pair import PairParams, PairScorer
+    described = np.asarray(sorted(corpus.descriptions_of()))
+    model = PairScorer(PairParams(standardize=True, known_pairs=1.0, balance=True)).fit(
+        corpus, corpus.targets, described, seed=2)
+    queries, photos, _ = training.test_queries(corpus)
+    scores = training.score_matrix(model, corpus, queries, photos)
+    save_scorer(model, tmp_path / "p.pt")
+    np.testing.assert_array_equal(scores, training.score_matrix(load_scorer(tmp_path / "p.pt"),
+                                                                corpus, queries, photos))
+    assert 0.0 <= scores.min() and scores.max() <= 1.0
+
+
+def test_known_pairs_are_own_descriptions_and_other_photos(corpus):
+    from ws_core.scorers.pair import _with_known_pairs
+    described = np.asarray(sorted(corpus.descriptions_of()))
+    pairs = _with_known_pairs(corpus, corpus.targets.iloc[:0], described, 0.5, seed=0)
+    pos, neg = pairs[pairs["target"] == 1.0], pairs[pairs["target"] == 0.0]
+    assert len(pos) == sum(len(v) for v in corpus.descriptions_of(described).values())
+    assert (corpus.text_photo[pos["txt"]] == pos["img"]).all()
+    assert (corpus.text_photo[neg["txt"]] != neg["img"]).all()
+    assert set(pairs["weight"]) == {0.5}

@@ -25,10 +25,10 @@ MODELS = {
 CRITERION = "cv_mrr"
 
 
-def make_scorer(name: str) -> Scorer:
+def make_scorer(name: str, **extra) -> Scorer:
     kind, overrides = MODELS[name]
     cls = KINDS[kind]
-    return cls(cls.Params(**overrides))
+    return cls(cls.Params(**{**overrides, **extra}))
 
 
 @dataclass
@@ -69,7 +69,8 @@ def split(corpus: Corpus, fold: np.ndarray, f: int):
     return held_rows, train_rows, hidden, np.setdiff1d(described, held_photos)
 
 
-def cross_validate(corpus: Corpus, name: str, folds: int = 5, seed: int = 0) -> Evaluation:
+def cross_validate(corpus: Corpus, name: str, folds: int = 5, seed: int = 0,
+                   overrides: dict | None = None) -> Evaluation:
     """Out-of-fold agreement with the judgments (on the pairs inside one fold) and retrieval of
     each held-out photo by its own descriptions among the fold's photos."""
     start = time.perf_counter()
@@ -82,7 +83,7 @@ def cross_validate(corpus: Corpus, name: str, folds: int = 5, seed: int = 0) -> 
         held = np.flatnonzero(fold == f)
         queries = np.asarray([q for ts in corpus.descriptions_of(held).values() for q in ts], dtype=int)
         with corpus.hiding(hidden):
-            model = make_scorer(name).fit(corpus, t[train_rows], train_photos, seed)
+            model = make_scorer(name, **(overrides or {})).fit(corpus, t[train_rows], train_photos, seed)
             if held_rows.any():
                 oof[held_rows] = model.score(corpus, t.loc[held_rows, "img"].to_numpy(),
                                              t.loc[held_rows, "txt"].to_numpy())

@@ -56,3 +56,49 @@ def bench_encoders(photos, descriptions):
     _table([(v, f"{s:.1f}", f"{r1:.3f}", f"{r5:.3f}", f"{r10:.3f}", f"{med:.0f}")
             for v, s, r1, r5, r10, med in rows],
            ("variant", "photos/s", "R@1", "R@5", "R@10", "median rank"))
+
+
+def _value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+@bench.command("cv")
+@click.option("--model", "name", required=True, help="Model name from `ws train --help`.")
+@click.option("--grid", multiple=True, metavar="PARAM=V1,V2,...",
+              help="Hyperparameter values to try (repeatable; every combination is run).")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
+              help="DuckDB file (default: $WS_DB, else ./ws.duckdb).")
+def bench_cv(name, grid, folds, db):
+    """Cross-validated metrics for hyperparameter settings (train data only; the test set is never
+    read). This is how the defaults in ws_core/scorers were chosen."""
+    import itertools
+
+    from .. import db as wsdb
+    from ..config import resolve_db
+    from ..corpus import load_corpus
+    from ..encoders import DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER, image_encoder_version, text_encoder_version
+    from ..training import MODELS, cross_validate
+    if name not in MODELS:
+        raise click.BadParameter(f"choose one of {', '.join(MODELS)}", param_hint="--model")
+    axes = []
+    for g in grid:
+        key, _, values = g.partition("=")
+        axes.append([(key, _value(v)) for v in values.split(",")])
+    con = wsdb.connect_read_only(resolve_db(db))
+    corpus = load_corpus(con, image_encoder_version(DEFAULT_IMAGE_ENCODER),
+                         text_encoder_version(DEFAULT_TEXT_ENCODER))
+    con.close()
+    rows = []
+    for combo in itertools.product(*axes) if axes else [()]:
+        ev = cross_validate(corpus, name, folds, overrides=dict(combo))
+        rows.append((" ".join(f"{k}={v}" for k, v in combo) or "(defaults)",
+                     *(f"{ev.cv[m]:.3f}" for m in ("rmse", "tau_c", "tau_b", "r_at_1", "r_at_5", "r_at_10", "mrr")),
+                     f"{ev.seconds:.0f}"))
+        click.echo(f"{rows[-1][0]}: mrr {rows[-1][7]}", err=True)
+    _table(rows, ("setting", "rmse", "tau_c", "tau_b", "R@1", "R@5", "R@10", "MRR", "s"))
