@@ -62,6 +62,7 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
                 if corpus.targets.empty:
                     raise WsError("No judged pairs to train on: ingest ExpertAnnotations.tsv or "
                                   "CrowdAnnotations.tsv first.")
+                run.rows_in = len(corpus.targets)
             log(f"{name}: {folds}-fold cross-validation ...")
             ev = training.cross_validate(corpus, name, folds, seed)
             model = training.fit_final(corpus, name, seed)

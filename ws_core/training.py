@@ -3,7 +3,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from . import metrics
 from .corpus import Corpus

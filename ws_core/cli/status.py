@@ -18,7 +18,7 @@ def status(db):
         runs = con.execute(
             "select run_id, job, status, started_at, round(epoch(finished_at - started_at), 1) "
             "as seconds, rows_in, rows_out, message from job_runs order by started_at desc limit 10"
-        ).df()
+        ).df().fillna({"message": ""})
         click.echo("\nlast job runs:\n" + (runs.to_string(index=False) if len(runs) else "  none"))
         bad = con.execute(
             "select source, reason, n_rows from rpt_data_quality where n_rows > 0 "
