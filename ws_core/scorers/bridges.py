@@ -187,13 +187,13 @@ class TwoTower(Scorer):
         return (np.einsum("ij,ij->i", fi, ti) + 1) / 2
 
     def state(self):
-        return {"mean": self.mean, "std": self.std, "img_dim": int(self.mean.shape[0]),
+        return {"mean": self.mean, "std": self.std,
                 **{f"net.{k}": v.numpy() for k, v in self.net.state_dict().items()}}
 
     def set_state(self, state):
         self.mean, self.std = state["mean"], state["std"]
         txt_dim = state["net.txt.weight"].shape[1]
-        self.net = _Towers(state["img_dim"], txt_dim, self.params.dim)
+        self.net = _Towers(len(self.mean), txt_dim, self.params.dim)
         self.net.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in state.items()
                                   if k.startswith("net.")})
         self.net.eval()

@@ -88,15 +88,15 @@ class PairScorer(Scorer):
             corpus.memo[key] = self._fit_bridges(corpus, train_photos, seed)
         return corpus.memo[key]
 
-    def _fit_bridges(self, corpus, train_photos, seed):
+    def _unfitted_bridges(self):
+        """The three bridges this scorer's settings describe (fitted in fit, restored in set_state)."""
         p = self.params
-        caption_mean = CaptionTransfer(
-            CaptionTransferParams(k=p.caption_k_mean, aggregate="mean")).fit(
-            corpus, None, train_photos)
-        caption_max = CaptionTransfer(CaptionTransferParams(k=p.caption_k_max, aggregate="max")).fit(
-            corpus, None, train_photos)
-        tower = TwoTower(TwoTowerParams(**p.two_tower)).fit(corpus, None, train_photos, seed)
-        return caption_mean, caption_max, tower
+        return (CaptionTransfer(CaptionTransferParams(k=p.caption_k_mean, aggregate="mean")),
+                CaptionTransfer(CaptionTransferParams(k=p.caption_k_max, aggregate="max")),
+                TwoTower(TwoTowerParams(**p.two_tower)))
+
+    def _fit_bridges(self, corpus, train_photos, seed):
+        return tuple(b.fit(corpus, None, train_photos, seed) for b in self._unfitted_bridges())
 
     def _signals(self, corpus, img, txt, bridges) -> np.ndarray:
         caption_mean, caption_max, tower = bridges
@@ -200,13 +200,9 @@ class PairScorer(Scorer):
             state["cal_x"], state["cal_y"])
         self.label = LabelBridge()
         self.label.set_state(part("label."))
-        caption_mean = CaptionTransfer(CaptionTransferParams(k=p.caption_k_mean, aggregate="mean"))
-        caption_mean.set_state(part("cap_mean."))
-        caption_max = CaptionTransfer(CaptionTransferParams(k=p.caption_k_max, aggregate="max"))
-        caption_max.set_state(part("cap_max."))
-        tower = TwoTower(TwoTowerParams(**p.two_tower))
-        tower.set_state(part("tower."))
-        self.bridges = (caption_mean, caption_max, tower)
+        self.bridges = self._unfitted_bridges()
+        for bridge, prefix in zip(self.bridges, ("cap_mean.", "cap_max.", "tower.")):
+            bridge.set_state(part(prefix))
         if p.head == "mlp":
             self.net = mlp(len(self.mean), MLPParams(**p.mlp))
             self.net.load_state_dict({k: torch.from_numpy(v) for k, v in part("net.").items()})
