@@ -1,4 +1,6 @@
 """Acceptance on the real With Sense data (skipped with a reason when ../shared/data is absent)."""
+import re
+
 import pytest
 
 from jobs.ingest import run_ingest
@@ -42,3 +44,29 @@ def test_full_data_embeds_every_photo_and_text(con, shared_data):
                       "text_embeddings), (select count(*) from quarantine)") == [(1463, 7315, 0)]
     again = run_embed(con, "effnet-lite2", "minilm-l6")
     assert (again.photos, again.texts) == (0, 0)
+    # the children rule on real vectors: pixel flags on the test photos, labels from their queries,
+    # which the classifier never sees
+    from jobs.policy import run_policy
+    result = run_policy(con, "effnet-lite2", log=lambda m: None)
+    m = result.metrics
+    assert m["test_photos"] == 100 and m["test_child"] == 44
+    assert m["test_recall"] >= 0.90 and m["cv_recall"] >= 0.95
+    assert m["test_precision"] > 0.44          # better than flagging every photo
+
+
+CHILD_WORDS = re.compile(r"\b(child|children|kids?|boys?|girls?|bab(y|ies)|toddlers?|infants?|teen\w*)\b",
+                         re.IGNORECASE)
+
+
+def test_every_test_query_that_mentions_a_child_gets_the_disclaimer(con, shared_data):
+    from jobs.policy import run_policy
+    run_ingest(con, [shared_data / "with-sense"])
+    run_policy(con, log=lambda m: None)         # no vectors yet: words only
+    flagged = {t for (t,) in table(con, "select entity_id from policy_flags where entity_kind = 'query'")}
+    queries = table(con, "select text_id, text from texts where is_test_query")
+    mentions = {tid for tid, text in queries if CHILD_WORDS.search(text)}
+    assert len(mentions) == 169
+    assert mentions <= flagged
+    photos = table(con, "select count(distinct image) from texts where is_test_query and text_id in "
+                        "(select entity_id from policy_flags where entity_kind = 'query')")
+    assert photos == [(44,)]

@@ -1,7 +1,7 @@
 """The `ws` command: thin click commands over the library, one module per command group."""
 import click
 
-from . import bench, embed, ingest, sql, status, train
+from . import bench, embed, ingest, policy, sql, status, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,6 +17,7 @@ main.add_command(ingest.ingest)
 main.add_command(embed.embed)
 main.add_command(train.train)
 main.add_command(train.models)
+main.add_command(policy.policy_group)
 main.add_command(status.status)
 main.add_command(sql.sql)
 main.add_command(bench.bench)

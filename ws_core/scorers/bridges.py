@@ -63,6 +63,7 @@ class CaptionTransfer(Scorer):
         bank = corpus.descriptions_of(train_photos)
         self.bank_images = [corpus.images[p] for p in sorted(bank)]
         self.bank_texts = [[corpus.texts[t] for t in bank[p]] for p in sorted(bank)]
+        self._cache = None
         return self
 
     def state(self):
@@ -70,8 +71,31 @@ class CaptionTransfer(Scorer):
 
     def set_state(self, state):
         self.bank_images, self.bank_texts = state["bank_images"], state["bank_texts"]
+        self._cache = None
 
     def _bank(self, corpus):
+        """Bank photos, their description vectors and unit photo features: built once per corpus
+        (search scores many queries against one corpus; the bank is fixed by fit)."""
+        cached = getattr(self, "_cache", None)
+        if cached is None or cached[0] is not corpus:
+            self._cache = (corpus, *self._build_bank(corpus), unit(corpus.features))
+        return self._cache[1:]
+
+    def _neighbours(self, u_img, photos, feats):
+        """Nearest bank photos of each photo, two spare for the exclusions in score(). Depends on the
+        photos only, so a search over a fixed photo set computes it once."""
+        last = getattr(self, "_last_nbr", None)
+        if last is not None and last[1] is photos and np.array_equal(last[0], u_img):
+            return last[2:]
+        sim = feats[u_img] @ feats[photos].T
+        sim[photos[None, :] == u_img[:, None]] = -np.inf
+        n_keep = min(self.params.k + 2, len(photos))
+        nbr = np.argpartition(-sim, n_keep - 1, axis=1)[:, :n_keep]
+        nbr_sim = np.take_along_axis(sim, nbr, axis=1)
+        self._last_nbr = (u_img, photos, nbr, nbr_sim)
+        return nbr, nbr_sim
+
+    def _build_bank(self, corpus):
         photos = np.asarray([corpus.image_index[im] for im in self.bank_images])
         width = max(len(ts) for ts in self.bank_texts)
         desc = np.zeros((len(photos), width, corpus.text_vectors.shape[1]), dtype=np.float32)
@@ -83,16 +107,10 @@ class CaptionTransfer(Scorer):
 
     def score(self, corpus, img, txt):
         p = self.params
-        photos, desc, mask = self._bank(corpus)
-        feats = unit(corpus.features)
+        photos, desc, mask, feats = self._bank(corpus)
         u_img, img_inv = np.unique(img, return_inverse=True)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
-        # neighbours of each photo among the bank, two spare for the exclusions below
-        sim = feats[u_img] @ feats[photos].T
-        sim[photos[None, :] == u_img[:, None]] = -np.inf
-        n_keep = min(p.k + 2, len(photos))
-        nbr = np.argpartition(-sim, n_keep - 1, axis=1)[:, :n_keep]
-        nbr_sim = np.take_along_axis(sim, nbr, axis=1)
+        nbr, nbr_sim = self._neighbours(u_img, photos, feats)
         # each text against each bank photo's descriptions
         cos = np.einsum("td,bwd->tbw", corpus.text_vectors[u_txt], desc)
         if p.aggregate == "max":
@@ -177,10 +195,17 @@ class TwoTower(Scorer):
         """Joint-space vectors of each pair's photo and text (each distinct one projected once)."""
         u_img, img_inv = np.unique(img, return_inverse=True)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
+        last = getattr(self, "_last_img", None)
         with torch.inference_mode():
-            f = torch.from_numpy((corpus.features[u_img] - self.mean) / self.std).float()
-            fi, ti = self.net(f, torch.from_numpy(corpus.text_vectors[u_txt]))
-        return fi.numpy()[img_inv], ti.numpy()[txt_inv]
+            if last is not None and last[0] is corpus.features and np.array_equal(last[1], u_img):
+                fi = last[2]        # the same photos again (search): their projection is fixed
+            else:
+                f = torch.from_numpy((corpus.features[u_img] - self.mean) / self.std).float()
+                fi = torch.nn.functional.normalize(self.net.img(f), dim=-1).numpy()
+                self._last_img = (corpus.features, u_img, fi)
+            ti = torch.nn.functional.normalize(
+                self.net.txt(torch.from_numpy(corpus.text_vectors[u_txt])), dim=-1).numpy()
+        return fi[img_inv], ti[txt_inv]
 
     def score(self, corpus, img, txt):
         fi, ti = self.project(corpus, img, txt)

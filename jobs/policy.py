@@ -1,0 +1,118 @@
+"""Policy job: flag every query that asks for children and every photo that may show one.
+
+Sources: 'vocabulary' (a train or test query's own text), 'description' (a photo's descriptions;
+test queries are never used for photos: they are what evaluation asks), 'pixels' (the classifier in
+ws_core/policy/pixels.py). All flags are rebuilt in one transaction, and only when the vocabulary,
+texts or photo vectors changed.
+"""
+import hashlib
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ws_core.db import staged, transaction
+from ws_core.encoders import image_encoder_version
+from ws_core.jobrun import job_run
+from ws_core.policy import check, load_vocabulary
+from ws_core.policy import pixels as pixel_model
+
+
+@dataclass
+class PolicyResult:
+    run_id: str | None          # None: nothing changed, nothing done
+    flags: dict                 # source -> rows written
+    metrics: dict
+
+
+def fingerprint(con, image_version: str, params: pixel_model.PixelParams) -> str:
+    parts = con.execute(
+        "select "
+        "(select sha256(string_agg(term || lang || match || decision, ',' order by term, lang)) from policy_terms), "
+        "(select sha256(string_agg(text_id || '|' || sha256(text) || is_description || is_train_query || "
+        "is_test_query, ',' order by text_id)) from texts), "
+        "(select sha256(string_agg(image || sha256, ',' order by image)) from image_embeddings where encoder = ?)",
+        [image_version]).fetchone()
+    return hashlib.sha256("\n".join(map(str, [*parts, image_version, params])).encode()).hexdigest()
+
+
+def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite2",
+               params: pixel_model.PixelParams | None = None, force: bool = False,
+               log=print) -> PolicyResult:
+    params = params or pixel_model.PixelParams()
+    image_version = image_encoder_version(image_encoder)
+    fp = fingerprint(con, image_version, params)
+    last = con.execute("select fingerprint from policy_runs order by finished_at desc limit 1").fetchone()
+    if last and last[0] == fp and not force:
+        return PolicyResult(None, {}, {})
+    vocab = load_vocabulary(con)
+    with job_run(con, "policy") as run:
+        texts = con.execute("select text_id, image, text, is_description, is_train_query or is_test_query, "
+                            "is_test_query from texts order by text_id").df()
+        texts.columns = ["text_id", "image", "text", "is_description", "is_query", "is_test_query"]
+        decisions = [check(t, vocab) for t in texts["text"]]
+        texts["child"] = [d.is_child for d in decisions]
+        texts["evidence"] = [", ".join(d.evidence) for d in decisions]
+        rows = []
+        for r in texts[texts.is_query & texts.child].itertuples():
+            rows.append(("query", r.text_id, "vocabulary", 1.0, f"{r.evidence}: {r.text}"))
+        described = texts[texts.is_description]
+        for image, group in described[described.child].groupby("image"):
+            first = group.iloc[0]
+            rows.append(("photo", image, "description", 1.0,
+                         f"{len(group)} of {len(described[described.image == image])} descriptions; "
+                         f"{first.evidence}: {first.text}"))
+        pix_rows, metrics = _pixel_flags(con, image_version, described, texts, params, log)
+        rows += pix_rows
+        flags = pd.DataFrame(rows, columns=["entity_kind", "entity_id", "source", "score", "evidence"])
+        with transaction(con), staged(con, "staged_flags", flags):
+            con.execute("delete from policy_flags")
+            con.execute("insert into policy_flags select entity_kind, entity_id, 'child', source, score, "
+                        "evidence, ? from staged_flags", [run.run_id])
+            if metrics:
+                con.executemany("insert into policy_metrics values (?, ?, ?)",
+                                [[run.run_id, k, float(v)] for k, v in metrics.items()])
+            con.execute("insert into policy_runs values (?, ?, ?, now())", [run.run_id, fp, image_version])
+        run.rows_in = len(texts)
+        run.rows_out = len(flags)
+    return PolicyResult(run.run_id, flags.groupby("source").size().to_dict(), metrics)
+
+
+def _pixel_flags(con, image_version, described, texts, params, log) -> tuple[list, dict]:
+    photos = con.execute("select e.image, p.split, e.vector from image_embeddings e "
+                         "join photos p using (image) where e.encoder = ? order by e.image",
+                         [image_version]).fetchall()
+    if not photos:
+        log("no photo vectors: run `ws embed` for pixel flags")
+        return [], {}
+    images = [p[0] for p in photos]
+    split = np.array([p[1] for p in photos])
+    features = np.array([p[2] for p in photos], dtype=np.float32)
+    by_photo = described.groupby("image")["child"].any()
+    train = np.array([i in by_photo.index for i in images])
+    labels = np.array([bool(by_photo.get(i, False)) for i in images])
+    try:
+        clf = pixel_model.fit(features[train], labels[train], params)
+    except ValueError as exc:
+        log(f"pixel classifier not trained: {exc}")
+        return [], {}
+    prob = clf.predict_proba(features)
+    flagged = prob >= clf.threshold
+    rows = [("photo", images[i], "pixels", float(prob[i]),
+             f"classifier p={prob[i]:.3f} >= threshold {clf.threshold:.3f} (out-of-fold recall "
+             f"{clf.metrics['cv_recall']:.2f} on {clf.metrics['n_train']} described photos)")
+            for i in np.flatnonzero(flagged)]
+    metrics = dict(clf.metrics)
+    # Held-out check: a test photo is a child photo if one of its queries asks for a child. The
+    # classifier never saw those queries (test photos have no descriptions).
+    asks = texts[texts.is_test_query].groupby("image")["child"].any()
+    test = (split == "test") & np.array([i in asks.index for i in images])
+    if test.any():
+        truth = np.array([bool(asks[i]) for i in np.array(images)[test]])
+        hit = flagged[test]
+        metrics |= {"test_photos": int(test.sum()), "test_child": int(truth.sum()),
+                    "test_flagged": int(hit.sum()),
+                    "test_recall": float(hit[truth].mean()) if truth.any() else float("nan"),
+                    "test_precision": float(truth[hit].mean()) if hit.any() else float("nan")}
+    return rows, metrics

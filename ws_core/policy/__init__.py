@@ -1,0 +1,73 @@
+"""The children rule: which texts ask for children (query.py), which photos show them (flags written
+by jobs/policy.py), who may see what (consents, jurisdictions) and what users are told instead."""
+import secrets
+from datetime import datetime, timezone
+
+from ..errors import WsError
+from .query import Decision, Vocabulary, check
+
+__all__ = ["Decision", "Vocabulary", "check", "load_vocabulary", "rule_applies", "hidden_photos",
+           "disclaimer", "add_consent", "revoke_consent", "set_region"]
+
+REASON_QUERY = "the query asks for photos of children"
+REASON_PHOTO = "the photo may show a child and has no parent's consent"
+
+
+def load_vocabulary(con) -> Vocabulary:
+    return Vocabulary.from_rows(con.execute(
+        "select term, lang, match, decision from policy_terms order by lang, term").fetchall())
+
+
+def rule_applies(con, region: str | None) -> bool:
+    """A region not listed follows 'default'; with no region, 'default' decides."""
+    rules = dict(con.execute("select region, children_rule from jurisdictions").fetchall())
+    return bool(rules.get(region or "default", rules.get("default", True)))
+
+
+def hidden_photos(con, region: str | None = None) -> dict[str, str]:
+    """image -> why it may not be shown: flagged by any source, no consent valid for this region."""
+    if not rule_applies(con, region):
+        return {}
+    rows = con.execute(
+        "select distinct f.image from ("
+        "  select entity_id as image from policy_flags where entity_kind = 'photo' and flag = 'child') f "
+        "where not exists (select 1 from consents c where c.image = f.image and c.revoked_at is null "
+        "                  and (c.scope = 'all' or c.scope = ?))",
+        [region or "default"]).fetchall()
+    return {image: REASON_PHOTO for (image,) in rows}
+
+
+def disclaimer(con, lang: str = "en") -> str:
+    row = con.execute("select text from disclaimers where lang = ?", [lang]).fetchone()
+    if row is None:
+        row = con.execute("select text from disclaimers where lang = 'en'").fetchone()
+    return row[0]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def add_consent(con, image: str, granted_by: str, scope: str = "all", note: str | None = None) -> str:
+    if not granted_by.strip():
+        raise WsError("Say who granted the consent (--by): a parent's or guardian's name.")
+    if con.execute("select 1 from photos where image = ?", [image]).fetchone() is None:
+        raise WsError(f"No photo named {image!r} in the database.")
+    consent_id = f"c-{secrets.token_hex(4)}"
+    con.execute("insert into consents values (?, ?, ?, ?, ?, ?, null)",
+                [consent_id, image, granted_by.strip(), _now(), scope, note])
+    return consent_id
+
+
+def revoke_consent(con, key: str) -> int:
+    """Revoke a consent by its id, or every valid consent of a photo by the photo's name."""
+    n = con.execute(
+        "update consents set revoked_at = ? where revoked_at is null and (consent_id = ? or image = ?) "
+        "returning consent_id", [_now(), key, key]).fetchall()
+    if not n:
+        raise WsError(f"No valid consent with id or photo {key!r}.")
+    return len(n)
+
+
+def set_region(con, region: str, applies: bool, note: str | None = None) -> None:
+    con.execute("insert or replace into jurisdictions values (?, ?, ?)", [region, applies, note])

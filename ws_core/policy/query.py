@@ -1,0 +1,127 @@
+"""Does a text ask for children? Vocabulary words and phrases (from the policy_terms table) and stated
+ages under 16, matched on the normalised text. Deterministic, no model: every decision has evidence."""
+import re
+from dataclasses import dataclass, field
+
+from .normalize import normalize, tokens, views
+
+CHILD_AGE = 16
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen".split())} | {"a": 1, "an": 1}
+_NUM = r"(\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
+_RU_NUM_STEMS = ("одно|двух|трех|четырех|пяти|шести|семи|восьми|девяти|десяти|одиннадцати|двенадцати|"
+                 "тринадцати|четырнадцати|пятнадцати")
+# (pattern, unit): 'years' reads the number as an age; 'young' is under 16 whatever the number
+# (months, weeks, Russian 'N-летний' stems, which stop at 15)
+_AGE_PATTERNS = [
+    (re.compile(rf"\b{_NUM} ?(?:years?|yrs?|y) ?old\b"), "years"),
+    (re.compile(rf"\b{_NUM} ?(?:years?|yrs?) of age\b"), "years"),
+    (re.compile(r"\b(\d{1,3}) ?(?:yo|y o)\b"), "years"),
+    (re.compile(rf"\b(?:aged?) {_NUM}\b"), "years"),
+    (re.compile(rf"\b{_NUM} ?(?:months?|weeks?|days?) old\b"), "young"),
+    (re.compile(r"\b(\d{1,3}) ?(?:лет|года|год|годик\w*|летн\w*)\b"), "years"),
+    (re.compile(r"\b(\d{1,3}) ?(?:месяц\w*|мес|недел\w*)\b"), "young"),
+    (re.compile(rf"\b(?:{_RU_NUM_STEMS}) ?летн\w*"), "young"),   # пятилетний: every stem is under 16
+]
+
+
+@dataclass(frozen=True)
+class Term:
+    term: str            # normalised; phrases are space-separated words
+    lang: str
+    match: str           # 'word' or 'prefix'
+    decision: str        # 'child' or 'not_child'
+
+
+@dataclass
+class Vocabulary:
+    terms: list[Term]
+    _words: dict = field(init=False, repr=False)
+    _prefixes: list = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self._words, self._prefixes = {}, []
+        for t in self.terms:
+            if t.match == "prefix":
+                self._prefixes.append(t)
+            else:
+                self._words.setdefault(_key(tuple(t.term.split())), t)
+        # longest phrases first, so "young man" is decided before a one-word term could be
+        self.max_len = max((len(t.term.split()) for t in self.terms), default=1)
+
+    @classmethod
+    def from_rows(cls, rows) -> "Vocabulary":
+        return cls([Term(" ".join(tokens(normalize(term))), lang, match, decision)
+                    for term, lang, match, decision in rows])
+
+    def lookup(self, words: tuple[str, ...]) -> Term | None:
+        hit = self._words.get(_key(words))
+        if hit is None and len(words) == 1:
+            hit = next((t for t in self._prefixes if words[0].startswith(t.term)), None)
+            if hit is None:
+                # "chiiild" normalises to "chiild": try each doubled letter once (guarded by
+                # not_child words such as "soon", which are found first, exactly)
+                hit = next((self._words[_key((v,))] for v in _undoubled(words[0])
+                            if _key((v,)) in self._words), None)
+        return hit
+
+
+def _key(words: tuple[str, ...]) -> tuple[str, ...]:
+    # "1" reads as "i" after normalisation but may have stood for "l" ("ch1ld"): treat them as one
+    return tuple(w.replace("l", "i") for w in words)
+
+
+def _undoubled(word: str) -> list[str]:
+    spots = [i for i in range(1, len(word)) if word[i] == word[i - 1] and word[i].isalpha()]
+    return [word[:i] + word[i + 1:] for i in spots]
+
+
+@dataclass
+class Decision:
+    is_child: bool
+    evidence: list[str]          # "boy", "age 5", ...
+
+    @property
+    def reason(self) -> str | None:
+        return "the query asks for photos of children" if self.is_child else None
+
+
+def check(text: str, vocab: Vocabulary) -> Decision:
+    norm = normalize(text)
+    evidence: list[str] = []
+    for words in views(norm):
+        evidence += _vocabulary_hits(words, vocab)
+    evidence += _age_hits(re.sub(r"[-‐‑–—_/]", " ", norm))
+    seen = list(dict.fromkeys(evidence))
+    return Decision(bool(seen), seen)
+
+
+def _vocabulary_hits(words: list[str], vocab: Vocabulary) -> list[str]:
+    """Scan left to right, longest phrase first; a not_child phrase consumes its words."""
+    hits, i = [], 0
+    while i < len(words):
+        for n in range(min(vocab.max_len, len(words) - i), 0, -1):
+            term = vocab.lookup(tuple(words[i:i + n]))
+            if term is not None:
+                if term.decision == "child":
+                    hits.append(" ".join(words[i:i + n]))
+                i += n
+                break
+        else:
+            i += 1
+    return hits
+
+
+def _age_hits(text: str) -> list[str]:
+    hits = []
+    for pattern, unit in _AGE_PATTERNS:
+        for m in pattern.finditer(text):
+            if unit == "young":
+                hits.append(f"age under {CHILD_AGE}: {m.group(0)}")
+                continue
+            n = m.group(1)
+            age = int(n) if n.isdigit() else _NUMBER_WORDS[n]
+            if age < CHILD_AGE:
+                hits.append(f"age {age}: {m.group(0)}")
+    return hits
