@@ -45,6 +45,8 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
     fp = fingerprint(con, image_version, params)
     last = con.execute("select fingerprint from policy_runs order by finished_at desc limit 1").fetchone()
     if last and last[0] == fp and not force:
+        with job_run(con, "policy") as run:
+            run.message = "unchanged since the last policy run: nothing done"
         return PolicyResult(None, {}, {})
     vocab = load_vocabulary(con)
     with job_run(con, "policy") as run:

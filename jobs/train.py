@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from ws_core import training
 from ws_core.corpus import load_corpus
-from ws_core.db import transaction
+from ws_core.db import staged, transaction
 from ws_core.encoders import image_encoder_version, text_encoder_version
 from ws_core.errors import WsError
 from ws_core.jobrun import job_run
@@ -75,6 +76,11 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
                     "insert into models values (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, false, ?)",
                     [model_id, name, model.kind, params, image_version, text_version, fingerprint,
                      folds, seed, ev.seconds, str(artifact.resolve()), sha, run.run_id])
+                covered = ~np.isnan(ev.oof)
+                oof = corpus.targets.loc[covered, ["image", "text_id", "target"]].assign(score=ev.oof[covered])
+                with staged(con, "staged_oof", oof):
+                    con.execute("insert into model_oof select ?, image, text_id, score, target from staged_oof",
+                                [model_id])
                 con.executemany("insert into model_metrics values (?, ?, ?, ?)",
                                 [[model_id, split, m, v] for split, values in (("cv", ev.cv), ("test", ev.test))
                                  for m, v in values.items()])

@@ -32,8 +32,9 @@ def test_full_data_ingest(con, shared_data):
     assert table(con, COUNTS) == [(1463, 7315, 5822, 47830, 0)]
 
 
-def test_full_data_embeds_every_photo_and_text(con, shared_data):
-    """The real bundled encoders over all 1463 photos and 7315 texts (about 2 minutes)."""
+def test_full_data_embeds_every_photo_and_text(con, shared_data, tmp_path):
+    """The real bundled encoders over all 1463 photos and 7315 texts (about 2 minutes), then the
+    children rule on real vectors and over all 500 test queries."""
     from jobs.embed import run_embed
     run_ingest(con, [shared_data / "with-sense"],
                [shared_data / "photo-descriptions" / "photo_descriptions.tsv"])
@@ -52,6 +53,12 @@ def test_full_data_embeds_every_photo_and_text(con, shared_data):
     assert m["test_photos"] == 100 and m["test_child"] == 44
     assert m["test_recall"] >= 0.90 and m["cv_recall"] >= 0.95
     assert m["test_precision"] > 0.44          # better than flagging every photo
+    # a quick model (caption transfer trains in seconds) to score with, then the policy guarantee
+    from jobs.score import run_score
+    from jobs.train import run_train
+    run_train(con, tmp_path / "artifacts", ["caption_transfer"], log=lambda m: None)
+    assert run_score(con, "test", "test").rows == 500 * 100
+    _assert_no_hidden_photo_is_ever_shown(con)
 
 
 CHILD_WORDS = re.compile(r"\b(child|children|kids?|boys?|girls?|bab(y|ies)|toddlers?|infants?|teen\w*)\b",
@@ -70,3 +77,22 @@ def test_every_test_query_that_mentions_a_child_gets_the_disclaimer(con, shared_
     photos = table(con, "select count(distinct image) from texts where is_test_query and text_id in "
                         "(select entity_id from policy_flags where entity_kind = 'query')")
     assert photos == [(44,)]
+
+
+def _assert_no_hidden_photo_is_ever_shown(con):
+    """Over all 500 test queries: the score views and ad-hoc search never show a flagged photo
+    without consent, and child queries show nothing."""
+    from ws_core import policy
+    from ws_core.search import Searcher
+    hidden = set(policy.hidden_photos(con))
+    assert hidden
+    shown = table(con, "select query_id, image from rpt_top_matches where shown and query_set = 'test'")
+    assert len({q for q, _ in shown}) == 500 - 169
+    assert not {im for _, im in shown} & hidden
+    searcher = Searcher(con)
+    queries = table(con, "select text from texts where is_test_query")
+    assert len(queries) == 500
+    for (text,) in queries:
+        result = searcher.search(text, top=20)
+        assert not {h.image for h in result.results} & hidden
+        assert bool(result.disclaimer) is (not result.results)

@@ -152,3 +152,68 @@ def encoder_comparison(photo_dir: Path, descriptions: Path, variants: list[str])
         recall = caption_transfer_recall(out["features"], desc)
         table.append((variant, len(photos) / out["seconds"], *recall.values()))
     return table
+
+
+def _percentiles(ms: list[float]) -> str:
+    return f"{np.percentile(ms, 50):.1f} / {np.percentile(ms, 95):.1f}"
+
+
+def search_benchmark(db: Path, n_queries: int, synthetic: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Latency of `ws search` with the model loaded: the test queries over every indexed photo, and
+    over `synthetic` random photo vectors in the two-tower's space (stage one over all of them, the
+    1000 candidates re-ranked on real photos, since synthetic rows have no features to re-rank)."""
+    from . import db as wsdb
+    from .scorers import load_scorer
+    from .search import CANDIDATES, Searcher, tower_of
+    con = wsdb.connect_read_only(db)
+    try:
+        start = time.perf_counter()
+        searcher = Searcher(con)
+        load_s = time.perf_counter() - start
+        texts = [t for (t,) in con.execute(
+            "select text from texts where is_test_query order by text_id").fetchall()][:n_queries]
+    finally:
+        con.close()
+    searcher.search(texts[0])                       # warm-up: first calls build the photo-side caches
+    timings, disclaimers = [], 0
+    for t in texts:
+        start = time.perf_counter()
+        result = searcher.search(t)
+        timings.append((time.perf_counter() - start) * 1000)
+        disclaimers += bool(result.disclaimer)
+    plain = [t for t in texts if not searcher.search(t, top=1).disclaimer]
+    ranked = [ms for ms, t in zip(timings, texts) if t in set(plain)]
+    # baseline: the same search with a freshly loaded model per query (no photo-side caches)
+    base = []
+    for t in plain[:20]:
+        searcher.scorer = load_scorer(Path(searcher.model["artifact"]))
+        start = time.perf_counter()
+        searcher.search(t)
+        base.append((time.perf_counter() - start) * 1000)
+    searcher.scorer = load_scorer(Path(searcher.model["artifact"]))
+    rows = [("model", searcher.model["name"]), ("load model, vectors and policy, s", f"{load_s:.1f}"),
+            ("photos indexed / shown (children rule on)", f"{len(searcher.corpus.images)} / {len(searcher.visible)}"),
+            ("queries (disclaimers)", f"{len(texts)} ({disclaimers})"),
+            ("all queries p50 / p95, ms", _percentiles(timings)),
+            ("ranked queries p50 / p95, ms", _percentiles(ranked)),
+            ("baseline: no photo-side cache, 20 queries p50, ms", f"{np.percentile(base, 50):.1f}"),
+            ("speed-up over baseline (p50)", f"{np.percentile(base, 50) / np.percentile(ranked, 50):.1f}x")]
+    tower = tower_of(searcher.scorer)
+    if synthetic and tower is not None:
+        rng = np.random.default_rng(seed)
+        dim = tower.project_texts(searcher.corpus.text_vectors[:1]).shape[1]
+        index = np.empty((synthetic, dim), dtype=np.float32)
+        for i in range(0, synthetic, 100_000):        # in slices: bounded temporary memory
+            block = rng.standard_normal((min(100_000, synthetic - i), dim), dtype=np.float32)
+            index[i:i + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        searcher.index = index
+        searcher.index_rows = searcher.visible[np.arange(synthetic) % len(searcher.visible)]
+        big = []
+        for t in plain[:100]:
+            start = time.perf_counter()
+            searcher.search(t)
+            big.append((time.perf_counter() - start) * 1000)
+        rows += [(f"{synthetic:,} synthetic photo vectors ({dim}-d, {index.nbytes / 1e9:.1f} GB)",
+                  f"{CANDIDATES} candidates re-ranked"),
+                 (f"{len(big)} queries p50 / p95, ms", _percentiles(big))]
+    return rows

@@ -45,6 +45,19 @@ class Corpus:
         finally:
             self.hidden = before
 
+    def add_query_slot(self) -> int:
+        """One extra text row, written for no photo and describing nothing, that ad-hoc search fills
+        with each query's vector in turn (scorers address texts by index)."""
+        self.texts = [*self.texts, "<query>"]
+        self.text_index["<query>"] = len(self.texts) - 1
+        self.text_vectors = np.vstack([self.text_vectors, np.zeros((1, self.text_vectors.shape[1]),
+                                                                   dtype=self.text_vectors.dtype)])
+        self.text_photo = np.append(self.text_photo, -1)
+        self.is_description = np.append(self.is_description, False)
+        self.is_test_query = np.append(self.is_test_query, False)
+        self.hidden = np.append(self.hidden, False)
+        return len(self.texts) - 1
+
     def descriptions_of(self, photos: np.ndarray | None = None) -> dict[int, np.ndarray]:
         """photo index -> indices of its description texts, for the given photos (default all)."""
         idx = np.flatnonzero(self.is_description & (self.text_photo >= 0) & ~self.hidden)

@@ -125,10 +125,30 @@ def view_files() -> list[Path]:
 def build_views(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create one view per file in sql/, file name = view name, all in one transaction."""
     with transaction(con):
-        for f in view_files():
+        for f in _dependency_order(view_files()):
             body = f.read_text(encoding="utf-8").strip().rstrip(";")
             # The name is a checked identifier from the repo, not user input.
             con.execute(f"create or replace view {f.stem} as\n{body}")
+
+
+def _without_comments(f: Path) -> str:
+    return re.sub(r"--[^\n]*", "", f.read_text(encoding="utf-8"))
+
+
+def _dependency_order(files: list[Path]) -> list[Path]:
+    """Layer order, except that a view comes after the views its SQL names (within a layer too)."""
+    names = {f.stem for f in files}
+    needs = {f.stem: {n for n in names - {f.stem}
+                      if re.search(rf"\b{n}\b", _without_comments(f))} for f in files}
+    done: list[Path] = []
+    pending = list(files)
+    while pending:
+        ready = [f for f in pending if needs[f.stem] <= {d.stem for d in done}]
+        if not ready:
+            raise WsError(f"Views depend on each other in a cycle: {', '.join(f.stem for f in pending)}")
+        done.append(ready[0])
+        pending.remove(ready[0])
+    return done
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """The `ws` command: thin click commands over the library, one module per command group."""
 import click
 
-from . import bench, embed, ingest, policy, sql, status, train
+from . import bench, embed, ingest, nightly, policy, score, sql, status, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,6 +17,10 @@ main.add_command(ingest.ingest)
 main.add_command(embed.embed)
 main.add_command(train.train)
 main.add_command(train.models)
+main.add_command(score.score)
+main.add_command(score.search)
+main.add_command(nightly.nightly)
+main.add_command(nightly.report)
 main.add_command(policy.policy_group)
 main.add_command(status.status)
 main.add_command(sql.sql)

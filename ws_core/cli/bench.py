@@ -3,6 +3,7 @@ from pathlib import Path
 import click
 
 from ..config import REPO_ROOT
+from .common import db_option, user_errors
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
 VARIANTS = ["lite0", "lite1", "lite2"]
@@ -102,3 +103,16 @@ def bench_cv(name, grid, folds, db):
                      f"{ev.seconds:.0f}"))
         click.echo(f"{rows[-1][0]}: mrr {rows[-1][7]}", err=True)
     _table(rows, ("setting", "rmse", "tau_c", "tau_b", "R@1", "R@5", "R@10", "MRR", "s"))
+
+
+@bench.command("search")
+@click.option("--queries", type=click.IntRange(1), default=500, show_default=True,
+              help="How many test queries to time.")
+@click.option("--synthetic", type=click.IntRange(0), default=1_000_000, show_default=True,
+              help="Synthetic photo vectors for the large-catalogue case (0: skip).")
+@db_option
+@user_errors
+def search_cmd(queries, synthetic, db):
+    """Search latency with the model loaded: over the indexed photos and over many synthetic ones."""
+    from ..bench import search_benchmark
+    _table(search_benchmark(db, queries, synthetic), header=("measure", "value"))

@@ -63,7 +63,7 @@ class CaptionTransfer(Scorer):
         bank = corpus.descriptions_of(train_photos)
         self.bank_images = [corpus.images[p] for p in sorted(bank)]
         self.bank_texts = [[corpus.texts[t] for t in bank[p]] for p in sorted(bank)]
-        self._cache = None
+        self._cache = self._nbr = None
         return self
 
     def state(self):
@@ -71,7 +71,7 @@ class CaptionTransfer(Scorer):
 
     def set_state(self, state):
         self.bank_images, self.bank_texts = state["bank_images"], state["bank_texts"]
-        self._cache = None
+        self._cache = self._nbr = None
 
     def _bank(self, corpus):
         """Bank photos, their description vectors and unit photo features: built once per corpus
@@ -82,18 +82,17 @@ class CaptionTransfer(Scorer):
         return self._cache[1:]
 
     def _neighbours(self, u_img, photos, feats):
-        """Nearest bank photos of each photo, two spare for the exclusions in score(). Depends on the
-        photos only, so a search over a fixed photo set computes it once."""
-        last = getattr(self, "_last_nbr", None)
-        if last is not None and last[1] is photos and np.array_equal(last[0], u_img):
-            return last[2:]
-        sim = feats[u_img] @ feats[photos].T
-        sim[photos[None, :] == u_img[:, None]] = -np.inf
-        n_keep = min(self.params.k + 2, len(photos))
-        nbr = np.argpartition(-sim, n_keep - 1, axis=1)[:, :n_keep]
-        nbr_sim = np.take_along_axis(sim, nbr, axis=1)
-        self._last_nbr = (u_img, photos, nbr, nbr_sim)
-        return nbr, nbr_sim
+        """Nearest bank photos of each photo, two spare for the exclusions in score(). Computed for
+        every photo of the corpus at once and kept: it depends on the photos only, so search and
+        batch scoring over any photo subset pay it once."""
+        cached = getattr(self, "_nbr", None)
+        if cached is None or cached[0] is not photos or cached[1] is not feats:
+            sim = feats @ feats[photos].T
+            sim[np.arange(len(feats))[:, None] == photos[None, :]] = -np.inf
+            n_keep = min(self.params.k + 2, len(photos))
+            nbr = np.argpartition(-sim, n_keep - 1, axis=1)[:, :n_keep]
+            self._nbr = cached = (photos, feats, nbr, np.take_along_axis(sim, nbr, axis=1))
+        return cached[2][u_img], cached[3][u_img]
 
     def _build_bank(self, corpus):
         photos = np.asarray([corpus.image_index[im] for im in self.bank_images])
@@ -189,23 +188,25 @@ class TwoTower(Scorer):
                 loss.backward()
                 opt.step()
         self.net = net.eval()
+        self._last_img = None
         return self
 
     def project(self, corpus, img, txt):
         """Joint-space vectors of each pair's photo and text (each distinct one projected once)."""
         u_img, img_inv = np.unique(img, return_inverse=True)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
-        last = getattr(self, "_last_img", None)
+        cached = getattr(self, "_last_img", None)
+        if cached is None or cached[0] is not corpus.features:
+            # every photo of the corpus at once, kept: a photo's projection never changes after fit
+            with torch.inference_mode():
+                f = torch.from_numpy((corpus.features - self.mean) / self.std).float()
+                cached = (corpus.features, torch.nn.functional.normalize(self.net.img(f), dim=-1).numpy())
+            self._last_img = cached
+        return cached[1][u_img][img_inv], self.project_texts(corpus.text_vectors[u_txt])[txt_inv]
+
+    def project_texts(self, vectors: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            if last is not None and last[0] is corpus.features and np.array_equal(last[1], u_img):
-                fi = last[2]        # the same photos again (search): their projection is fixed
-            else:
-                f = torch.from_numpy((corpus.features[u_img] - self.mean) / self.std).float()
-                fi = torch.nn.functional.normalize(self.net.img(f), dim=-1).numpy()
-                self._last_img = (corpus.features, u_img, fi)
-            ti = torch.nn.functional.normalize(
-                self.net.txt(torch.from_numpy(corpus.text_vectors[u_txt])), dim=-1).numpy()
-        return fi[img_inv], ti[txt_inv]
+            return torch.nn.functional.normalize(self.net.txt(torch.from_numpy(vectors)), dim=-1).numpy()
 
     def score(self, corpus, img, txt):
         fi, ti = self.project(corpus, img, txt)
@@ -222,3 +223,4 @@ class TwoTower(Scorer):
         self.net.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in state.items()
                                   if k.startswith("net.")})
         self.net.eval()
+        self._last_img = None

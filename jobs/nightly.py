@@ -1,0 +1,122 @@
+"""The nightly chain: ingest -> embed -> train -> policy -> score -> report, each stage a job_runs row.
+
+Every stage skips what has not changed (content hashes, data fingerprints), so a second run with no
+new data does no model work. One chain at a time per database: a lock file beside it, held for the
+whole chain, makes a second run wait (--wait) or stop with a message naming the holder.
+"""
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ws_core import db as wsdb
+from ws_core.config import artifacts_dir
+from ws_core.errors import WsError
+from ws_core.jobrun import job_run
+
+STAGES = ("ingest", "embed", "train", "policy", "score", "report")
+
+
+@dataclass
+class NightlyResult:
+    stages: list[tuple[str, str]] = field(default_factory=list)   # (stage, one-line outcome)
+    report: Path | None = None
+
+
+class StageFailed(WsError):
+    def __init__(self, stage: str, exc: BaseException):
+        super().__init__(f"nightly stopped: stage '{stage}' failed: {exc}")
+        self.stage = stage
+
+
+@contextmanager
+def chain_lock(db: Path, wait: float = 0.0):
+    """An exclusive lock on <db>.lock for the chain. fcntl locks die with the process, so a killed
+    run never leaves a stale lock behind."""
+    path = db.with_name(db.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    f.seek(0)
+                    holder = f.read().strip() or "another process"
+                    raise WsError(f"Another `ws nightly` is running on {db} ({holder}); it holds {path}. "
+                                  "Wait for it, or pass --wait SECONDS to queue behind it.") from None
+                time.sleep(0.5)
+        f.truncate(0)
+        f.write(f"pid {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] = (), folds: int = 5,
+                wait: float = 0.0, report_dir: Path | None = None, log=print) -> NightlyResult:
+    from jobs.embed import run_embed
+    from jobs.ingest import run_ingest
+    from jobs.policy import run_policy
+    from jobs.score import run_score
+    from jobs.train import run_train
+    from ws_core import training
+    from ws_core.encoders import DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER
+    from ws_core.report import build_report
+
+    result = NightlyResult()
+    report_dir = report_dir or artifacts_dir(db) / "report"
+
+    def ingest(con):
+        if not data_dirs and not descriptions:
+            return "no --data or --descriptions given: skipped"
+        r = run_ingest(con, list(data_dirs), list(descriptions))
+        return f"{r.rows_out} new or changed rows, {len(r.rejects)} quarantined"
+
+    def embed(con):
+        r = run_embed(con, DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER)
+        return f"{r.photos} photos and {r.texts} texts embedded, {r.failed} failed"
+
+    def train(con):
+        r = run_train(con, artifacts_dir(db), list(training.MODELS), folds, log=lambda m: log(f"  {m}"))
+        trained = ", ".join(e.name for e in r.trained) or "nothing changed"
+        return f"trained: {trained}; active: {r.active}"
+
+    def policy(con):
+        r = run_policy(con, DEFAULT_IMAGE_ENCODER, log=lambda m: log(f"  {m}"))
+        if r.run_id is None:
+            return "unchanged"
+        return "flags: " + (", ".join(f"{n} {s}" for s, n in sorted(r.flags.items())) or "none")
+
+    def score(con):
+        r = run_score(con, "test", "test")
+        return "unchanged" if r.skipped else f"{r.rows} scores of {r.model_id}"
+
+    def report(con):
+        with job_run(con, "report") as run:
+            result.report = build_report(con, report_dir)
+            run.message = str(result.report)
+        return str(result.report)
+
+    with chain_lock(db, wait):
+        con = wsdb.connect(db)
+        try:
+            for name, stage in zip(STAGES, (ingest, embed, train, policy, score, report)):
+                start = time.perf_counter()
+                try:
+                    outcome = stage(con)
+                except Exception as exc:
+                    log(f"{name}: FAILED after {time.perf_counter() - start:.1f} s: {exc}")
+                    raise StageFailed(name, exc) from exc
+                log(f"{name}: {outcome} ({time.perf_counter() - start:.1f} s)")
+                result.stages.append((name, outcome))
+        finally:
+            con.close()
+    return result

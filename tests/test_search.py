@@ -1,0 +1,274 @@
+"""Scores, search, reporting views, the report and the nightly chain, on the shipped sample with the
+real bundled encoders (one nightly run per module, copied for tests that change the database)."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jobs.nightly import StageFailed, chain_lock, run_nightly
+from jobs.score import run_score
+from ws_core import db as wsdb
+from ws_core import policy
+from ws_core.cli import main
+from ws_core.config import SAMPLE_DIR
+from ws_core.errors import WsError
+from ws_core.search import Searcher, top_candidates
+from tests.conftest import table
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("nightly") / "ws.duckdb"
+    result = run_nightly(db, [SAMPLE_DIR], folds=3, log=lambda m: None)
+    assert [s for s, _ in result.stages] == ["ingest", "embed", "train", "policy", "score", "report"]
+    return db
+
+
+@pytest.fixture
+def db(built, tmp_path, monkeypatch) -> Path:
+    """A private copy of the built database (its model files stay where they are)."""
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(built, copy)
+    monkeypatch.setenv("WS_DB", str(copy))
+    return copy
+
+
+@pytest.fixture
+def searcher(db):
+    con = wsdb.connect_read_only(db)
+    try:
+        return Searcher(con)
+    finally:
+        con.close()
+
+
+def test_nightly_writes_every_stage_and_scores(db):
+    con = wsdb.connect_read_only(db)
+    runs = table(con, "select job, status from job_runs order by started_at")
+    assert runs == [(j, "ok") for j in ("ingest", "embed", "train", "policy", "score", "report")]
+    assert table(con, "select count(*), count(distinct query_id), count(distinct image) from scores") == [(720, 60, 12)]
+    assert table(con, "select min(rank), max(rank), min(score) >= 0, max(score) <= 1 from scores") == [(1, 12, True, True)]
+    # ranks follow scores within each query
+    assert table(con, "select count(*) from (select query_id, rank, score, lag(score) over "
+                      "(partition by query_id order by rank) as prev from scores) where prev < score") == [(0,)]
+    con.close()
+
+
+def test_retrieval_view_reproduces_the_training_test_metrics(db):
+    con = wsdb.connect_read_only(db)
+    off = table(con, "select r.r_at_1, r.r_at_5, r.r_at_10, r.mrr, r.n_queries from rpt_retrieval_metrics r "
+                     "join models m using (model_id) where m.is_active and r.policy = 'off'")[0]
+    trained = dict(table(con, "select metric, value from model_metrics join models using (model_id) "
+                              "where is_active and split = 'test'"))
+    assert off[:4] == pytest.approx([trained["r_at_1"], trained["r_at_5"], trained["r_at_10"], trained["mrr"]])
+    assert off[4] == 60
+    on = table(con, "select n_queries from rpt_retrieval_metrics r join models m using (model_id) "
+                    "where m.is_active and r.policy = 'on'")[0][0]
+    asking = table(con, "select count(*) from policy_flags f join texts t on t.text_id = f.entity_id "
+                        "where f.entity_kind = 'query' and t.is_test_query")[0][0]
+    assert on == 60 - asking and asking > 0
+    con.close()
+
+
+def test_top_matches_never_shows_a_flagged_photo_or_a_child_query(db):
+    con = wsdb.connect_read_only(db)
+    hidden = set(policy.hidden_photos(con))
+    assert hidden
+    shown = table(con, "select query_id, image from rpt_top_matches where shown")
+    assert shown and not {im for _, im in shown} & hidden
+    flagged_queries = {q for (q,) in table(con, "select entity_id from policy_flags where entity_kind = 'query'")}
+    assert not {q for q, _ in shown} & flagged_queries
+    reasons = dict(table(con, "select hidden_reason, count(*) from rpt_top_matches where not shown group by all"))
+    assert reasons[policy.REASON_QUERY] == 12 * len(flagged_queries & {
+        q for (q,) in table(con, "select text_id from texts where is_test_query")})
+    # shown_rank counts only shown photos, from 1
+    assert table(con, "select min(shown_rank), count(*) filter (where shown_rank is null and shown) "
+                      "from rpt_top_matches") == [(1, 0)]
+    con.close()
+
+
+def test_consent_makes_a_flagged_photo_shown(db):
+    con = wsdb.connect(db)
+    image = table(con, "select image from stg_photo_policy where hidden and split = 'test' order by image")[0][0]
+    before = table(con, "select count(*) from rpt_top_matches where image = ? and shown", [image])[0][0]
+    policy.add_consent(con, image, "A. Guardian")
+    after = table(con, "select count(*) from rpt_top_matches where image = ? and shown", [image])[0][0]
+    asking = table(con, "select count(distinct query_id) from rpt_top_matches where image = ? and "
+                        "hidden_reason = ?", [image, policy.REASON_QUERY])[0][0]
+    assert (before, after) == (0, 60 - asking)
+    con.close()
+
+
+def test_search_over_all_test_queries_never_shows_hidden_photos(searcher, db):
+    con = wsdb.connect_read_only(db)
+    queries = table(con, "select text from texts where is_test_query order by text_id")
+    hidden = set(policy.hidden_photos(con))
+    con.close()
+    disclaimers = 0
+    for (text,) in queries:
+        result = searcher.search(text, top=100)
+        if result.disclaimer:
+            disclaimers += 1
+            assert result.results == [] and result.reason == "the query asks for photos of children"
+            continue
+        images = [h.image for h in result.results]
+        assert images and not set(images) & hidden
+        assert len(images) == 74 - len(hidden)       # every shown photo is ranked
+        assert [h.rank for h in result.results] == list(range(1, len(images) + 1))
+        assert all(a.score >= b.score for a, b in zip(result.results, result.results[1:]))
+    assert disclaimers == 60 - table(wsdb.connect_read_only(db), "select n_queries from rpt_retrieval_metrics "
+                                     "where policy = 'on'")[0][0]
+
+
+def test_search_child_query_gets_the_disclaimer_unless_the_region_has_no_rule(db, searcher):
+    result = searcher.search("two little girls playing")
+    assert result.results == [] and result.disclaimer.startswith("We cannot show photos for this search")
+    assert result.evidence == ["girls"]
+    con = wsdb.connect(db)
+    policy.set_region(con, "xx", False)
+    free = Searcher(con, region="xx")
+    con.close()
+    hits = free.search("two little girls playing", top=5).results
+    assert len(hits) == 5 and free.n_hidden == 0
+
+
+def test_search_rejects_empty_and_huge_queries(searcher):
+    with pytest.raises(WsError, match="The query is empty"):
+        searcher.search(" \t\n")
+    with pytest.raises(WsError, match="The query is 1001 characters long; the limit is 1000."):
+        searcher.search("a" * 1001)
+
+
+def test_scores_match_between_search_and_the_score_job(db, searcher):
+    """The batch job and ad-hoc search give the same score to the same pair."""
+    con = wsdb.connect_read_only(db)
+    qid, text = table(con, "select t.text_id, t.text from texts t where t.is_test_query and t.text_id not in "
+                           "(select entity_id from policy_flags) order by t.text_id limit 1")[0]
+    stored = dict(table(con, "select image, score from scores where query_id = ?", [qid]))
+    con.close()
+    for hit in searcher.search(text, top=100).results:
+        if hit.image in stored:
+            # the job scores the stored query vector, search encodes the text again: same encoder
+            assert hit.score == pytest.approx(stored[hit.image], abs=1e-5)
+
+
+def test_two_stage_scoring_keeps_the_top_candidates(db):
+    con = wsdb.connect(db)
+    r = run_score(con, "test", "all", candidates=5)
+    assert (r.n_queries, r.n_photos, r.rows) == (60, 74, 300)
+    assert table(con, "select count(distinct query_id), max(rank) from scores where run_id = ?", [r.run_id]) == [(60, 5)]
+    again = run_score(con, "test", "all", candidates=5, force=True)
+    assert table(con, "select run_id, count(*) from scores join score_runs using (run_id) where photo_set = 'all' "
+                      "group by all") == [(again.run_id, 300)]
+    assert run_score(con, "test", "all", candidates=5).skipped
+    con.close()
+
+
+def test_top_candidates_orders_by_cosine():
+    import numpy as np
+    index = np.eye(4, dtype=np.float32)
+    assert list(top_candidates(index, np.array([0.1, 0.9, 0.5, 0.0], dtype=np.float32), 2)) == [1, 2]
+    assert list(top_candidates(index, np.array([0.1, 0.9, 0.5, 0.0], dtype=np.float32), 10)) == [1, 2, 0, 3]
+
+
+def test_second_nightly_does_no_model_work(db):
+    lines = []
+    result = run_nightly(db, [SAMPLE_DIR], folds=3, log=lines.append)
+    outcomes = dict(result.stages)
+    assert outcomes["ingest"] == "0 new or changed rows, 0 quarantined"
+    assert outcomes["embed"] == "0 photos and 0 texts embedded, 0 failed"
+    assert outcomes["train"].startswith("trained: nothing changed; active: ")
+    assert (outcomes["policy"], outcomes["score"]) == ("unchanged", "unchanged")
+    con = wsdb.connect_read_only(db)
+    assert table(con, "select count(*) from models") == [(8,)]
+    assert table(con, "select job, count(*) from job_runs group by job order by job") == [
+        (j, 2) for j in ("embed", "ingest", "policy", "report", "score", "train")]
+    con.close()
+
+
+def test_nightly_lock_refuses_a_second_chain(db, runner):
+    with chain_lock(db):
+        with pytest.raises(WsError, match=r"Another `ws nightly` is running on .*\(pid \d+\)"):
+            run_nightly(db, folds=3, log=lambda m: None)
+        out = runner.invoke(main, ["nightly", "--wait", "0.6"])
+        assert out.exit_code == 1 and "Error: Another `ws nightly` is running" in out.output
+    # the lock went with its holder: the chain runs now
+    assert run_nightly(db, folds=3, log=lambda m: None).stages
+
+
+def test_nightly_names_the_failed_stage(db, runner, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    blocker = blocker / "report"          # a folder inside a file cannot be made
+    with pytest.raises(StageFailed) as err:
+        run_nightly(db, folds=3, report_dir=blocker, log=lambda m: None)
+    assert err.value.stage == "report"
+    out = runner.invoke(main, ["nightly", "--report-dir", str(blocker)])
+    assert out.exit_code == 1 and "Error: nightly stopped: stage 'report' failed:" in out.output
+    con = wsdb.connect_read_only(db)
+    assert table(con, "select status from job_runs where job = 'report' order by started_at desc limit 1") == [("failed",)]
+    con.close()
+
+
+def test_cli_search_text_json_and_html(db, runner, tmp_path):
+    out = runner.invoke(main, ["search", "A dog runs across the grass", "--top", "3"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert len(lines) == 3 and [ln.split()[0] for ln in lines] == ["1", "2", "3"]
+    assert all(Path(ln.split()[2]).exists() for ln in lines)
+    page = tmp_path / "s.html"
+    out = runner.invoke(main, ["search", "A dog runs across the grass", "--top", "4", "--json", "--html", str(page)])
+    data = json.loads(out.output)
+    assert data["query"] == "A dog runs across the grass" and data["disclaimer"] is None
+    assert [r["rank"] for r in data["results"]] == [1, 2, 3, 4]
+    assert set(data["results"][0]) == {"rank", "image", "path", "score"}
+    assert page.read_text().count('src="data:image/jpeg;base64,') == 4
+    out = runner.invoke(main, ["search", "two little girls playing", "--json"])
+    data = json.loads(out.output)
+    assert data["results"] == [] and data["disclaimer"].startswith("We cannot show photos")
+    out = runner.invoke(main, ["search", "two little girls playing"])
+    assert "(the query asks for photos of children: girls)" in out.output
+    out = runner.invoke(main, ["search", "   "])
+    assert out.exit_code == 1 and "Error: The query is empty" in out.output
+
+
+def test_search_html_escapes_the_query(searcher, tmp_path):
+    from ws_core.report import search_page
+    page = search_page(searcher.search("<script>alert(1)</script> dog", top=2), tmp_path / "p.html")
+    html = page.read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; dog" in html
+
+
+def test_report_sections(built):
+    html = (built.parent / "ws.artifacts" / "report" / "index.html").read_text()
+    for section in ("data", "target", "models", "examples", "policy", "conclusions"):
+        assert f'<h2 id="{section}">' in html
+    assert html.count('src="data:image/png;base64,') == 5       # experts, crowd, target, board, calibration
+    assert html.count('class="disclaimer"') == 2
+    assert "http://" not in html and "https://" not in html    # nothing fetched from the network
+
+
+def test_report_renders_in_headless_chromium(built, tmp_path):
+    if CHROMIUM is None:
+        if os.environ.get("WS_REQUIRE_CHROMIUM"):
+            pytest.fail("chromium is required here (WS_REQUIRE_CHROMIUM) but not installed")
+        pytest.skip("Debian's chromium is not installed (.ci/test installs it when run as root)")
+    page = built.parent / "ws.artifacts" / "report" / "index.html"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    shot = tmp_path / "report.png"
+    subprocess.run([CHROMIUM, *flags, "--window-size=1200,3000", f"--screenshot={shot}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], check=True, capture_output=True,
+                         text=True, timeout=120).stdout
+    for title in ("The data", "The target", "Models", "Test queries: what a user sees", "The children rule",
+                  "Conclusions"):
+        assert f">{title}</h2>" in dom
+    assert dom.count("<img") >= 6 + 5

@@ -1,0 +1,136 @@
+"""Ad-hoc search and batch scoring with the active model, the children rule applied.
+
+Two stages where it pays: the two-tower's cosine (one matrix-vector product over precomputed photo
+projections) recalls CANDIDATES photos, and the model re-ranks them. Up to CANDIDATES photos every one
+is re-ranked, so on today's catalogue stage one changes nothing; it is what keeps a million photos
+within the latency budget (see `ws bench search`).
+"""
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import policy
+from .corpus import load_corpus
+from .errors import WsError
+from .scorers import load_scorer
+from .scorers.bridges import TwoTower
+from .scorers.pair import PairScorer
+
+CANDIDATES = 1000        # re-ranking 1000 photos costs about 15 ms here (ws bench search)
+MAX_QUERY_CHARS = 1000   # MiniLM reads 256 tokens; a longer "query" is a paste accident
+
+
+@dataclass
+class Hit:
+    rank: int
+    image: str
+    path: str
+    score: float
+
+
+@dataclass
+class SearchResult:
+    query: str
+    disclaimer: str | None = None
+    reason: str | None = None
+    evidence: list[str] = field(default_factory=list)
+    results: list[Hit] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"query": self.query, "disclaimer": self.disclaimer,
+                "results": [{"rank": h.rank, "image": h.image, "path": h.path, "score": round(h.score, 6)}
+                            for h in self.results]}
+
+
+def active_model(con, model_id: str | None = None) -> dict:
+    row = con.execute(
+        "select model_id, name, artifact, sha256, image_encoder, text_encoder from models "
+        "where (? is null and is_active) or model_id = ?", [model_id, model_id]).fetchone()
+    if row is None:
+        raise WsError(f"No model {model_id!r} in the registry." if model_id else
+                      "No active model: run `ws train` first.")
+    return dict(zip(["model_id", "name", "artifact", "sha256", "image_encoder", "text_encoder"], row))
+
+
+def load_model(entry: dict):
+    path = Path(entry["artifact"])
+    if not path.exists():
+        raise WsError(f"Model file {path} is missing: run `ws train --force` to rebuild it.")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+        raise WsError(f"Model file {path} does not match its registered sha256; it was changed or "
+                      "damaged: run `ws train --force` to rebuild it.")
+    return load_scorer(path)
+
+
+def tower_of(scorer):
+    """The two-tower inside a model, if any: stage one's index."""
+    if isinstance(scorer, TwoTower):
+        return scorer
+    if isinstance(scorer, PairScorer):
+        return scorer.bridges[2]
+    return None
+
+
+def top_candidates(index: np.ndarray, query: np.ndarray, n: int) -> np.ndarray:
+    """Rows of `index` (unit photo projections) with the n largest cosines to `query`, best first."""
+    if len(index) <= n:
+        return np.argsort(-(index @ query), kind="stable")
+    sims = index @ query
+    part = np.argpartition(-sims, n - 1)[:n]
+    return part[np.argsort(-sims[part], kind="stable")]
+
+
+class Searcher:
+    """Loads the active model, every photo's vectors and the policy once; then answers queries fast.
+    Holds no database connection after construction."""
+
+    def __init__(self, con, region: str | None = None, lang: str = "en", model_id: str | None = None,
+                 text_encoder=None):
+        self.model = active_model(con, model_id)
+        self.scorer = load_model(self.model)
+        self.corpus = load_corpus(con, self.model["image_encoder"], self.model["text_encoder"])
+        self.slot = self.corpus.add_query_slot()
+        paths = dict(con.execute("select image, path from photos").fetchall())
+        self.paths = [paths.get(im, "") for im in self.corpus.images]
+        self.vocab = policy.load_vocabulary(con)
+        self.rule = policy.rule_applies(con, region)
+        hidden = policy.hidden_photos(con, region)
+        self.visible = np.asarray([i for i, im in enumerate(self.corpus.images) if im not in hidden])
+        self.n_hidden = len(self.corpus.images) - len(self.visible)
+        self.disclaimer = policy.disclaimer(con, lang)
+        if text_encoder is None:
+            from .encoders import text_encoder_for_version
+            text_encoder = text_encoder_for_version(self.model["text_encoder"])
+        self.encoder = text_encoder
+        tower = tower_of(self.scorer)
+        self.index = self.index_rows = None
+        if tower is not None and len(self.visible) > CANDIDATES:
+            self.index, _ = tower.project(self.corpus, self.visible, np.full(len(self.visible), self.slot))
+            self.index_rows = self.visible          # the photo behind each row of the index
+
+    def search(self, text: str, top: int = 10) -> SearchResult:
+        query = " ".join(text.split())
+        if not query:
+            raise WsError("The query is empty: describe the scene you are looking for.")
+        if len(query) > MAX_QUERY_CHARS:
+            raise WsError(f"The query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}.")
+        decision = policy.check(query, self.vocab)
+        if decision.is_child and self.rule:
+            return SearchResult(text, self.disclaimer, decision.reason, decision.evidence)
+        self.corpus.text_vectors[self.slot] = self.encoder.encode([query])[0]
+        photos = self.candidates()
+        if len(photos) == 0:
+            return SearchResult(text, evidence=decision.evidence)
+        scores = self.scorer.score(self.corpus, photos, np.full(len(photos), self.slot))
+        order = np.lexsort((np.asarray(self.corpus.images)[photos], -scores))[:top]
+        return SearchResult(text, evidence=decision.evidence, results=[
+            Hit(r + 1, self.corpus.images[photos[i]], self.paths[photos[i]], float(scores[i]))
+            for r, i in enumerate(order)])
+
+    def candidates(self) -> np.ndarray:
+        if self.index is None:
+            return self.visible
+        q = tower_of(self.scorer).project_texts(self.corpus.text_vectors[[self.slot]])[0]
+        return np.unique(self.index_rows[top_candidates(self.index, q, CANDIDATES)])
