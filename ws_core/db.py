@@ -22,11 +22,14 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise WsError(
-                f"Database {path} is in use by another process, which holds its write lock; "
-                "wait for it to finish and try again."
-            ) from exc
+            raise WsError(locked_message(path)) from exc
         raise WsError(f"Cannot open database {path}: {exc}") from exc
+
+
+def locked_message(path: Path) -> str:
+    # DuckDB: one writing process, and no readers beside it (not even read-only ones)
+    return (f"Database {path} is in use by another process, which holds its write lock; "
+            "wait for it to finish and try again.")
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:

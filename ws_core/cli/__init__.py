@@ -1,7 +1,7 @@
 """The `ws` command: thin click commands over the library, one module per command group."""
 import click
 
-from . import bench, embed, ingest, nightly, policy, score, sql, status, train
+from . import bench, doctor, embed, ingest, nightly, policy, score, sql, status, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,5 +23,6 @@ main.add_command(nightly.nightly)
 main.add_command(nightly.report)
 main.add_command(policy.policy_group)
 main.add_command(status.status)
+main.add_command(doctor.doctor)
 main.add_command(sql.sql)
 main.add_command(bench.bench)

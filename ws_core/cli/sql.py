@@ -34,6 +34,8 @@ def sql(db, query, params, fmt):
             frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     except sa.exc.DBAPIError as exc:
         msg = str(exc.orig).strip()
+        if "Could not set lock" in msg:
+            raise click.ClickException(wsdb.locked_message(db)) from None
         if "read-only" in msg:
             raise click.ClickException(
                 f"the analysts' connection is read-only; writes are refused ({msg})") from None

@@ -1,0 +1,92 @@
+"""Operations: ws doctor, read-only analysts, what readers see while a job writes, and the kill test."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import sqlalchemy as sa
+
+from jobs.ingest import run_ingest
+from ws_core import db as wsdb
+from ws_core.cli import main
+
+
+def lines(output: str) -> dict[str, str]:
+    """'status  what  detail' lines -> {what: status}."""
+    out = {}
+    for ln in output.splitlines():
+        parts = ln.split(None, 1)
+        if len(parts) == 2 and parts[0] in ("ok", "FIX", "note"):
+            out[parts[1].split("  ")[0].strip()] = parts[0]
+    return out
+
+
+def test_doctor_on_a_healthy_database(runner, con, sample):
+    run_ingest(con, [sample])
+    con.close()
+    out = runner.invoke(main, ["doctor", "--data", str(sample)])
+    assert out.exit_code == 0, out.output
+    checks = lines(out.output)
+    assert checks["schema version"] == "ok" and checks["photo files"] == "ok"
+    assert checks["text encoder weights"] == "ok" and checks["EfficientNet-Lite2 weights"] == "ok"
+    assert checks["torch"] == "ok" and checks["duckdb"] == "ok"
+    assert checks[f"data {sample}"] == "ok"
+    assert checks["active model"] == "note"             # nothing trained yet: not an error
+    assert out.output.endswith("everything needed is in place\n")
+
+
+def test_doctor_says_what_to_fix(runner, con, sample, tmp_path):
+    run_ingest(con, [sample])
+    con.execute("update photos set path = '/gone/' || image where image = (select min(image) from photos)")
+    con.execute("insert into schema_migrations values (99, '099_future.sql', now())")
+    con.close()
+    out = runner.invoke(main, ["doctor", "--data", str(tmp_path / "nowhere")])
+    assert out.exit_code == 1
+    assert "FIX   schema version" in out.output and "99 of 5: written by a newer version of this code" in out.output
+    assert "1 of 74 unreadable" in out.output and "re-ingest from where they live now" in out.output
+    assert f"data {tmp_path / 'nowhere'}" in out.output and "not a readable folder" in out.output
+    assert "Error: 3 problems to fix (lines marked FIX)" in out.output
+
+
+def test_doctor_without_a_database(runner):
+    out = runner.invoke(main, ["doctor"])
+    assert "note  database" in out.output and "does not exist yet" in out.output
+
+
+def test_analysts_sqlalchemy_engine_is_read_only(con, ws_db):
+    con.close()
+    engine = wsdb.analyst_engine(ws_db)
+    with engine.connect() as c:
+        assert c.execute(sa.text("select count(*) from photos")).scalar() == 0
+        with pytest.raises(sa.exc.DBAPIError, match="read-only"):
+            c.execute(sa.text("delete from photos"))
+    engine.dispose()
+
+
+def test_readers_while_a_job_writes_get_a_clear_message(runner, con, ws_db):
+    """DuckDB allows one writing process and no readers beside it: say so, don't hang or crash."""
+    con.close()
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys, time
+        c = duckdb.connect({str(ws_db)!r})
+        print("locked", flush=True)
+        time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        for args in (["sql", "select 1"], ["search", "a dog"], ["status"]):
+            out = runner.invoke(main, args)
+            assert out.exit_code == 1
+            assert f"Error: Database {ws_db} is in use by another process, which holds its write lock; " \
+                   "wait for it to finish and try again." in out.output
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_kill_test_reduced(capsys):
+    """The kill script with one trial per job (the README reports the full 20-trial run)."""
+    from tests.tools.kill_jobs import main as kill_main
+    assert kill_main(["--trials", "5", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "5 trials" in out and "0 with differences" in out
