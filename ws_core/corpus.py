@@ -91,7 +91,8 @@ def load_corpus(con, image_encoder: str, text_encoder: str) -> Corpus:
     targets = con.execute(
         "select t.image, t.text_id, t.target, t.target_source, e.expert_1, e.expert_2, e.expert_3, "
         "t.share_yes from train_targets t left join expert_annotations e "
-        "on e.image = t.image and e.query_id = t.text_id").df()
+        # ordered: a parallel join returns rows in any order, and row order reaches the models
+        "on e.image = t.image and e.query_id = t.text_id order by t.image, t.text_id").df()
     tindex = {t: i for i, t in enumerate(text_ids)}
     targets["img"] = targets["image"].map(index)
     targets["txt"] = targets["text_id"].map(tindex)
