@@ -85,8 +85,9 @@ def test_readers_while_a_job_writes_get_a_clear_message(runner, con, ws_db):
 
 
 def test_kill_test_reduced(capsys):
-    """The kill script with one trial per job (the README reports the full 20-trial run)."""
+    """The kill script, reduced for CI: one trial each of ingest, embed and nightly (the nightly runs
+    train, policy and score too). The README reports the full 20-trial run over all five jobs."""
     from tests.tools.kill_jobs import main as kill_main
-    assert kill_main(["--trials", "5", "--seed", "1"]) == 0
+    assert kill_main(["--trials", "3", "--seed", "1", "--jobs", "ingest,embed,nightly"]) == 0
     out = capsys.readouterr().out
-    assert "5 trials" in out and "0 with differences" in out
+    assert "3 trials" in out and "0 with differences" in out

@@ -272,3 +272,17 @@ def test_report_renders_in_headless_chromium(built, tmp_path):
                   "Conclusions"):
         assert f">{title}</h2>" in dom
     assert dom.count("<img") >= 6 + 5
+
+
+def test_calibration_view_bins_every_out_of_fold_score(db):
+    con = wsdb.connect_read_only(db)
+    n_oof = dict(table(con, "select model_id, count(*) from model_oof group by all"))
+    bins = table(con, "select model_id, count(*), sum(n_pairs), min(bin), max(bin) from rpt_calibration group by all")
+    assert len(bins) == 8 and all(m in n_oof for m, *_ in bins)
+    for model_id, n_bins, n_pairs, lo, hi in bins:
+        assert (n_bins, n_pairs, lo, hi) == (10, n_oof[model_id], 1, 10)
+    # out-of-fold rows are the judged pairs the cross-validation scored, each once, scores in [0, 1]
+    assert table(con, "select count(*) from (select model_id, image, text_id from model_oof group by all "
+                      "having count(*) > 1)") == [(0,)]
+    assert table(con, "select min(score) >= 0 and max(score) <= 1 from model_oof") == [(True,)]
+    con.close()
