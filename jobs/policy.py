@@ -60,10 +60,11 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
         for r in texts[texts.is_query & texts.child].itertuples():
             rows.append(("query", r.text_id, "vocabulary", 1.0, f"{r.evidence}: {r.text}"))
         described = texts[texts.is_description]
+        n_described = described.groupby("image").size()
         for image, group in described[described.child].groupby("image"):
             first = group.iloc[0]
             rows.append(("photo", image, "description", 1.0,
-                         f"{len(group)} of {len(described[described.image == image])} descriptions; "
+                         f"{len(group)} of {n_described[image]} descriptions; "
                          f"{first.evidence}: {first.text}"))
         pix_rows, metrics = _pixel_flags(con, image_version, described, texts, params, log)
         rows += pix_rows
