@@ -185,7 +185,7 @@ def test_second_nightly_does_no_model_work(db):
     assert outcomes["train"].startswith("trained: nothing changed; active: ")
     assert (outcomes["policy"], outcomes["score"]) == ("unchanged", "unchanged")
     con = wsdb.connect_read_only(db)
-    assert table(con, "select count(*) from models") == [(8,)]
+    assert table(con, "select count(*) from models") == [(9,)]
     assert table(con, "select job, count(*) from job_runs group by job order by job") == [
         (j, 2) for j in ("embed", "ingest", "policy", "report", "score", "train")]
     con.close()
@@ -278,7 +278,7 @@ def test_calibration_view_bins_every_out_of_fold_score(db):
     con = wsdb.connect_read_only(db)
     n_oof = dict(table(con, "select model_id, count(*) from model_oof group by all"))
     bins = table(con, "select model_id, count(*), sum(n_pairs), min(bin), max(bin) from rpt_calibration group by all")
-    assert len(bins) == 8 and all(m in n_oof for m, *_ in bins)
+    assert len(bins) == 9 and all(m in n_oof for m, *_ in bins)
     for model_id, n_bins, n_pairs, lo, hi in bins:
         assert (n_bins, n_pairs, lo, hi) == (10, n_oof[model_id], 1, 10)
     # out-of-fold rows are the judged pairs the cross-validation scored, each once, scores in [0, 1]

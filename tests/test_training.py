@@ -7,7 +7,9 @@ from jobs.train import run_train
 from ws_core import training
 from ws_core.corpus import load_corpus
 from ws_core.scorers import load_scorer, save_scorer
-from ws_core.scorers.bridges import CaptionTransfer, CaptionTransferParams
+from ws_core.errors import WsError
+from ws_core.scorers.bridges import (CaptionTransfer, CaptionTransferParams, PhotoTransfer,
+                                     PhotoTransferParams)
 from tests.conftest import table
 
 FAST = ["linear", "label_bridge", "caption_transfer", "two_tower"]
@@ -74,6 +76,32 @@ def test_caption_transfer_never_borrows_the_texts_own_photo(corpus):
     assert model.score(corpus, np.asarray([other]), np.asarray([desc[p][0]]))[0] <= 1.0
 
 
+def test_photo_transfer_never_lends_the_pairs_photo_nor_the_texts_photo(corpus):
+    desc = corpus.descriptions_of()
+    q, r, p = sorted(desc)[:3]
+    model = PhotoTransfer(PhotoTransferParams(k=1)).fit(corpus, None, np.asarray(sorted(desc)))
+    # the text's own photo: q's description is nearest to itself, and p now looks exactly like q
+    corpus.features[p] = corpus.features[q]
+    assert model.score(corpus, np.asarray([p]), np.asarray([desc[q][0]]))[0] < 0.999
+    # the pair's photo: q's description now reads exactly like r's, so it is r's text's nearest
+    corpus.text_vectors[desc[q][0]] = corpus.text_vectors[desc[r][0]]
+    assert model.score(corpus, np.asarray([q]), np.asarray([desc[r][0]]))[0] < 0.999
+    # and what it may lend does count: q's description lends q, photo p is q's twin
+    assert model.score(corpus, np.asarray([p]), np.asarray([desc[r][0]]))[0] == pytest.approx(1.0)
+
+
+def test_model_saved_by_another_version_says_to_retrain(corpus, tmp_path):
+    import torch
+    model = training.fit_final(corpus, "caption_transfer")
+    save_scorer(model, tmp_path / "m.pt")
+    blob = torch.load(tmp_path / "m.pt", weights_only=True)
+    del blob["state"]["feature_mean"]          # as written before photos were centred
+    torch.save(blob, tmp_path / "old.pt")
+    with pytest.raises(WsError, match=r"old.pt was saved by another version of ws \(KeyError: "
+                                      r"'feature_mean'\); run `ws train --force`"):
+        load_scorer(tmp_path / "old.pt")
+
+
 @pytest.mark.parametrize("name", list(training.MODELS))
 def test_every_model_saves_reloads_and_scores_in_0_1(corpus, tmp_path, name):
     model = training.fit_final(corpus, name, seed=1)
@@ -138,3 +166,24 @@ def test_known_pairs_are_own_descriptions_and_other_photos(corpus):
     assert (corpus.text_photo[pos["txt"]] == pos["img"]).all()
     assert (corpus.text_photo[neg["txt"]] != neg["img"]).all()
     assert set(pairs["weight"]) == {0.5}
+
+
+def test_search_stage_one_ranks_photos_as_the_first_tower_does(corpus):
+    from ws_core.scorers.bridges import TwoTower, TwoTowerParams
+    from ws_core.search import stage_one_dims
+    described = np.asarray(sorted(corpus.descriptions_of()))
+    joined = TwoTower(TwoTowerParams(members=3)).fit(corpus, None, described, seed=0)
+    first = TwoTower(TwoTowerParams(members=1))
+    first.mean, first.std, first.nets = joined.mean, joined.std, joined.nets[:1]
+    d, texts = stage_one_dims(joined), corpus.text_vectors[:4]
+    sliced = joined.project_photos(corpus)[:, :d] @ joined.project_texts(texts)[:, :d].T
+    np.testing.assert_allclose(3 * sliced, first.project_photos(corpus) @ first.project_texts(texts).T,
+                               atol=1e-5)
+    # and the joined cosine is the members' mean cosine
+    members = []
+    for net in joined.nets:
+        first.nets = [net]
+        members.append(first.project_photos(corpus) @ first.project_texts(texts).T)
+        first._last_img = None
+    np.testing.assert_allclose(joined.project_photos(corpus) @ joined.project_texts(texts).T,
+                               np.mean(members, axis=0), atol=1e-5)

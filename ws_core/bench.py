@@ -212,7 +212,8 @@ def search_benchmark(db: Path, n_queries: int, synthetic: int, seed: int = 0) ->
     tower = tower_of(searcher.scorer)
     if synthetic and tower is not None:
         rng = np.random.default_rng(seed)
-        dim = tower.project_texts(searcher.corpus.text_vectors[:1]).shape[1]
+        from .search import stage_one_dims
+        dim = stage_one_dims(tower)
         index = np.empty((synthetic, dim), dtype=np.float32)
         for i in range(0, synthetic, 100_000):        # in slices: bounded temporary memory
             block = rng.standard_normal((min(100_000, synthetic - i), dim), dtype=np.float32)

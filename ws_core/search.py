@@ -74,6 +74,12 @@ def tower_of(scorer):
     return None
 
 
+def stage_one_dims(tower) -> int:
+    """Stage one reads the first member's columns of the joined projection: they rank photos as that
+    tower does, at 1/members of the width (the joined vector is the members' unit vectors, scaled)."""
+    return tower.params.dim
+
+
 def top_candidates(index: np.ndarray, query: np.ndarray, n: int) -> np.ndarray:
     """Rows of `index` (unit photo projections) with the n largest cosines to `query`, best first."""
     if len(index) <= n:
@@ -121,7 +127,8 @@ class Searcher:
         tower = tower_of(self.scorer)
         self.index = self.index_rows = None
         if tower is not None and len(self.visible) > CANDIDATES:
-            self.index, _ = tower.project(self.corpus, self.visible, np.full(len(self.visible), self.slot))
+            self.index = tower.project(self.corpus, self.visible,
+                                       np.full(len(self.visible), self.slot))[0][:, :stage_one_dims(tower)]
             self.index_rows = self.visible          # the photo behind each row of the index
 
     def search(self, text: str, top: int = 10) -> SearchResult:
@@ -147,5 +154,6 @@ class Searcher:
     def candidates(self) -> np.ndarray:
         if self.index is None:
             return self.visible
-        q = tower_of(self.scorer).project_texts(self.corpus.text_vectors[[self.slot]])[0]
+        tower = tower_of(self.scorer)
+        q = tower.project_texts(self.corpus.text_vectors[[self.slot]])[0][:stage_one_dims(tower)]
         return np.unique(self.index_rows[top_candidates(self.index, q, CANDIDATES)])

@@ -16,6 +16,7 @@ MODELS = {
     "label_bridge": ("label_bridge", {}),
     "two_tower": ("two_tower", {}),
     "caption_transfer": ("caption_transfer", {}),
+    "photo_transfer": ("photo_transfer", {}),
     "pair_linear": ("pair", {"head": "linear"}),
     "pair_linear_balanced": ("pair", {"head": "linear", "balance": True}),
     "pair_mlp": ("pair", {"head": "mlp"}),

@@ -6,10 +6,11 @@ that borrows descriptions never uses, for a pair, those of the photo itself nor 
 the text was written for.
 """
 from .base import Scorer, load_scorer, save_scorer
-from .bridges import CaptionTransfer, LabelBridge, TwoTower
+from .bridges import CaptionTransfer, LabelBridge, PhotoTransfer, TwoTower
 from .pair import PairScorer
 from .seed import SeedLinear, SeedMLP
 
-KINDS = {c.kind: c for c in (SeedLinear, SeedMLP, LabelBridge, TwoTower, CaptionTransfer, PairScorer)}
+KINDS = {c.kind: c for c in (SeedLinear, SeedMLP, LabelBridge, TwoTower, CaptionTransfer, PhotoTransfer,
+                                  PairScorer)}
 
 __all__ = ["KINDS", "Scorer", "load_scorer", "save_scorer"]

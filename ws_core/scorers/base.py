@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import WsError
+
 
 class Scorer:
     kind = "base"
@@ -47,10 +49,14 @@ def save_scorer(scorer: Scorer, path: Path) -> str:
 def load_scorer(path: Path) -> Scorer:
     from . import KINDS
     blob = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain values only
-    cls = KINDS[blob["kind"]]
-    scorer = cls(cls.Params(**blob["params"]))
-    scorer.set_state({k: v.numpy() if isinstance(v, torch.Tensor) else v
-                      for k, v in blob["state"].items()})
+    try:
+        cls = KINDS[blob["kind"]]
+        scorer = cls(cls.Params(**blob["params"]))
+        scorer.set_state({k: v.numpy() if isinstance(v, torch.Tensor) else v
+                          for k, v in blob["state"].items()})
+    except (KeyError, TypeError) as exc:
+        raise WsError(f"{path} was saved by another version of ws ({type(exc).__name__}: {exc}); "
+                      "run `ws train --force` to train it again.") from None
     return scorer
 
 
