@@ -252,13 +252,16 @@ class TwoTower(Scorer):
     def fit(self, corpus, train_pairs, train_photos, seed=0):
         bank = corpus.descriptions_of(train_photos)
         pairs = np.asarray([(ph, t) for ph, ts in bank.items() for t in ts])
-        feats = corpus.features
-        self.mean = feats[list(bank)].mean(axis=0)
-        self.std = feats[list(bank)].std(axis=0) + 1e-6
-        f_all = torch.from_numpy((feats - self.mean) / self.std).float()
-        t_all = torch.from_numpy(corpus.text_vectors)
-        self.nets = [self._fit_one(pairs, f_all, t_all, seed + 1000 * m)
-                     for m in range(self.params.members)]
+        # the standalone two-tower and the pair scorers' towers train on the same folds: fit once
+        key = ("two-tower", repr(self.params), seed, pairs.tobytes())
+        if key not in corpus.memo:
+            feats = corpus.features
+            mean, std = feats[list(bank)].mean(axis=0), feats[list(bank)].std(axis=0) + 1e-6
+            f_all = torch.from_numpy((feats - mean) / std).float()
+            t_all = torch.from_numpy(corpus.text_vectors)
+            corpus.memo[key] = (mean, std, [self._fit_one(pairs, f_all, t_all, seed + 1000 * m)
+                                            for m in range(self.params.members)])
+        self.mean, self.std, self.nets = corpus.memo[key]
         self._last_img = None
         return self
 
