@@ -63,7 +63,24 @@ class CaptionTransferParams:
                                 # features are all positive, so every pair of photos looks alike
 
 
-class CaptionTransfer(Scorer):
+class _Transfer(Scorer):
+    """What the transfers keep: the bank of lent descriptions (photo and text ids) and the bank's
+    mean photo feature; _forget drops what each caches per corpus."""
+
+    def state(self):
+        return {"bank_images": self.bank_images, "bank_texts": self.bank_texts,
+                "feature_mean": self.feature_mean}
+
+    def set_state(self, state):
+        self.bank_images, self.bank_texts = state["bank_images"], state["bank_texts"]
+        self.feature_mean = state["feature_mean"]
+        self._forget()
+
+    def _forget(self):
+        raise NotImplementedError
+
+
+class CaptionTransfer(_Transfer):
     """A photo borrows the descriptions of its nearest described photos; the text is compared with
     them, text to text, where the sentence encoder is strongest."""
     kind = "caption_transfer"
@@ -74,16 +91,10 @@ class CaptionTransfer(Scorer):
         self.bank_images = [corpus.images[p] for p in sorted(bank)]
         self.bank_texts = [[corpus.texts[t] for t in bank[p]] for p in sorted(bank)]
         self.feature_mean = _bank_mean(corpus, sorted(bank), self.params.center)
-        self._cache = self._nbr = None
+        self._forget()
         return self
 
-    def state(self):
-        return {"bank_images": self.bank_images, "bank_texts": self.bank_texts,
-                "feature_mean": self.feature_mean}
-
-    def set_state(self, state):
-        self.bank_images, self.bank_texts = state["bank_images"], state["bank_texts"]
-        self.feature_mean = state["feature_mean"]
+    def _forget(self):
         self._cache = self._nbr = None
 
     def _bank(self, corpus):
@@ -156,7 +167,7 @@ class PhotoTransferParams:
     center: bool = True         # as in caption transfer
 
 
-class PhotoTransfer(Scorer):
+class PhotoTransfer(_Transfer):
     """Caption transfer's mirror: the text finds its nearest descriptions (text to text) and the
     photo is compared with the photos they were written for (photo to photo)."""
     kind = "photo_transfer"
@@ -168,16 +179,10 @@ class PhotoTransfer(Scorer):
         self.bank_images = [corpus.images[p] for p in sorted(bank) for _ in bank[p]]
         self.bank_texts = [corpus.texts[t] for p in sorted(bank) for t in bank[p]]
         self.feature_mean = _bank_mean(corpus, sorted(bank), self.params.center)
-        self._sim = None
+        self._forget()
         return self
 
-    def state(self):
-        return {"bank_images": self.bank_images, "bank_texts": self.bank_texts,
-                "feature_mean": self.feature_mean}
-
-    def set_state(self, state):
-        self.bank_images, self.bank_texts = state["bank_images"], state["bank_texts"]
-        self.feature_mean = state["feature_mean"]
+    def _forget(self):
         self._sim = None
 
     def _photo_sim(self, corpus):
