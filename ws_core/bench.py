@@ -164,7 +164,7 @@ def search_benchmark(db: Path, n_queries: int, synthetic: int, seed: int = 0) ->
     1000 candidates re-ranked on real photos, since synthetic rows have no features to re-rank)."""
     from . import db as wsdb
     from .scorers import load_scorer
-    from .search import CANDIDATES, Searcher, tower_of
+    from .search import CANDIDATES, Searcher, stage_one_dims, tower_of
     con = wsdb.connect_read_only(db)
     try:
         start = time.perf_counter()
@@ -212,7 +212,6 @@ def search_benchmark(db: Path, n_queries: int, synthetic: int, seed: int = 0) ->
     tower = tower_of(searcher.scorer)
     if synthetic and tower is not None:
         rng = np.random.default_rng(seed)
-        from .search import stage_one_dims
         dim = stage_one_dims(tower)
         index = np.empty((synthetic, dim), dtype=np.float32)
         for i in range(0, synthetic, 100_000):        # in slices: bounded temporary memory
