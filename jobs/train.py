@@ -93,12 +93,16 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
 
 
 def _activate(con) -> str | None:
-    """The newest model of each name competes; the highest cross-validated MRR wins."""
+    """The newest model of each name competes; the highest cross-validated MRR wins, among those
+    whose cross-validated expert tau-c reaches the floor when any does."""
     metric = training.CRITERION.removeprefix("cv_")
     best = con.execute(
-        "select model_id from rpt_model_leaderboard l join model_metrics m using (model_id) "
-        "where m.split = 'cv' and m.metric = ? order by m.value desc, l.model_id limit 1",
-        [metric]).fetchone()
+        "select l.model_id from rpt_model_leaderboard l "
+        "join model_metrics m on m.model_id = l.model_id and m.split = 'cv' and m.metric = ? "
+        "left join model_metrics tau on tau.model_id = l.model_id and tau.split = 'cv' "
+        "and tau.metric = 'tau_c' "
+        "order by coalesce(tau.value >= ?, false) desc, m.value desc, l.model_id limit 1",
+        [metric, training.TAU_C_FLOOR]).fetchone()
     if best is None:
         return None
     with transaction(con):

@@ -9,7 +9,7 @@ from ws_core.corpus import load_corpus
 from ws_core.scorers import load_scorer, save_scorer
 from ws_core.errors import WsError
 from ws_core.scorers.bridges import (CaptionTransfer, CaptionTransferParams, PhotoTransfer,
-                                     PhotoTransferParams)
+                                     PhotoTransferParams, WordVectors)
 from tests.conftest import table
 
 FAST = ["linear", "label_bridge", "caption_transfer", "two_tower"]
@@ -62,14 +62,30 @@ def test_folds_never_leak_a_photo_or_a_text(corpus):
     assert evaluated.max() == 1   # a pair is evaluated in one fold at most
 
 
-def test_caption_transfer_never_borrows_the_texts_own_photo(corpus):
+def test_word_vectors_are_tf_idf_of_words_in_two_descriptions():
+    words = WordVectors.fit(["A dog runs.", "a dog sleeps", "the cat runs"])
+    assert words.vocabulary == ["dog", "runs"]     # stop words out, words of one description out
+    np.testing.assert_allclose(words.idf, [np.log(4 / 3) + 1] * 2)
+    x = words.transform(["Dog, dog runs!", "a cat", ""]).toarray()
+    tf = np.asarray([1 + np.log(2), 1.0])           # sublinear counts; equal idf cancels in the norm
+    np.testing.assert_allclose(x, [tf / np.linalg.norm(tf), [0, 0], [0, 0]], rtol=1e-6)
+
+
+def test_word_vectors_of_a_bank_without_shared_words_are_zero():
+    words = WordVectors.fit(["one", "two"])
+    assert words.vocabulary == [] and words.transform(["one two"]).shape == (1, 0)
+
+
+@pytest.mark.parametrize("words", [False, True])
+def test_caption_transfer_never_borrows_the_texts_own_photo(corpus, words):
     desc = corpus.descriptions_of()
     q, texts = next(iter(desc.items()))
     p = next(i for i in desc if i != q)
     corpus.features[q] = corpus.features[p]          # q is now p's nearest neighbour
-    model = CaptionTransfer(CaptionTransferParams(k=1, aggregate="max")).fit(
+    model = CaptionTransfer(CaptionTransferParams(k=1, aggregate="max", words=words)).fit(
         corpus, None, np.asarray(sorted(desc)))
     t = texts[0]
+    assert model._text_rows(corpus, [t]).sum() > 0   # the text meets itself at cosine 1
     got = model.score(corpus, np.asarray([p]), np.asarray([t]))[0]
     assert got < 0.999  # borrowing q's own description of itself would give exactly 1.0
     other = next(i for i in desc if i not in (p, q))
@@ -142,14 +158,27 @@ def test_train_job_registers_models_and_activates_the_best(embedded, tmp_path):
     again = run_train(embedded, tmp_path / "art", FAST, folds=3, image_encoder="fake-image",
                       text_encoder="fake-text", log=lambda m: None)
     assert again.trained == [] and again.skipped == FAST
+    # a model reaching the expert tau-c floor wins over better retrieval below it
+    from jobs.train import _activate
+    worst = min(board, key=lambda r: r[2])[0]
+    embedded.execute("update model_metrics set value = case when model_id like ? then 0.6 else 0.3 end "
+                     "where split = 'cv' and metric = 'tau_c'", [f"{worst}-%"])
+    assert _activate(embedded) == f"{worst}-{result.run_id}"
+    embedded.execute("update model_metrics set value = 0.3 where split = 'cv' and metric = 'tau_c'")
+    assert _activate(embedded) == f"{best[0]}-{result.run_id}"   # none reaches it: all compete
     assert table(embedded, "select count(*) from models") == [(4,)]
 
 
-def test_pair_scorer_options_round_trip(corpus, tmp_path):
+@pytest.mark.parametrize("options, bridges", [
+    (dict(standardize=True, known_pairs=1.0, balance=True, photo_transfer=False, words=True),
+     ["cap_mean.", "cap_max.", "tower.", "words."]),
+    (dict(head="mlp", members=2, products=4, text_length=True, photo_words=True),
+     ["cap_mean.", "cap_max.", "tower.", "photo.", "words.", "photo_words."])])
+def test_pair_scorer_options_round_trip(corpus, tmp_path, options, bridges):
     from ws_core.scorers.pair import PairParams, PairScorer
     described = np.asarray(sorted(corpus.descriptions_of()))
-    model = PairScorer(PairParams(standardize=True, known_pairs=1.0, balance=True)).fit(
-        corpus, corpus.targets, described, seed=2)
+    model = PairScorer(PairParams(**options)).fit(corpus, corpus.targets, described, seed=2)
+    assert list(model.bridges) == bridges
     queries, photos, _ = training.test_queries(corpus)
     scores = training.score_matrix(model, corpus, queries, photos)
     save_scorer(model, tmp_path / "p.pt")
@@ -188,3 +217,25 @@ def test_search_stage_one_ranks_photos_as_the_first_tower_does(corpus):
         first._last_img = None
     np.testing.assert_allclose(joined.project_photos(corpus) @ joined.project_texts(texts).T,
                                np.mean(members, axis=0), atol=1e-5)
+
+
+def test_mlp_follows_the_heavier_rows():
+    from ws_core.scorers.seed import MLPParams, run_mlp, train_mlp
+    x = np.tile([[1.0], [-1.0]], (200, 1))        # two inputs, each seen with targets 0.1 and 0.9
+    y = np.tile([0.1, 0.9], 200)
+    y[200:] = 1 - y[200:]
+    w = np.where(np.arange(400) < 200, 9.0, 1.0)  # the first half of the rows counts 9 times
+    net = train_mlp(x, y, MLPParams(hidden=8, epochs=600, batch_size=400, lr=0.05, dropout=0.0), seed=0, weights=w)
+    np.testing.assert_allclose(run_mlp(net, np.asarray([[1.0], [-1.0]])), [0.18, 0.82], atol=0.02)
+
+
+def test_a_query_slot_scores_as_the_stored_text_words_included(corpus):
+    """Search writes each query's vector and words into one extra text slot."""
+    model = training.fit_final(corpus, "pair_linear")
+    queries, photos, _ = training.test_queries(corpus)
+    q, slot = queries[0], corpus.add_query_slot()
+    corpus.text_vectors[slot], corpus.raw_texts[slot] = corpus.text_vectors[q], corpus.raw_texts[q]
+    stored = model.score(corpus, photos, np.full(len(photos), q))
+    np.testing.assert_allclose(model.score(corpus, photos, np.full(len(photos), slot)), stored)
+    corpus.raw_texts[slot] = ""        # the words count: without them the scores change
+    assert not np.allclose(model.score(corpus, photos, np.full(len(photos), slot)), stored)

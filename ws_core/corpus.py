@@ -18,6 +18,7 @@ class Corpus:
     features: np.ndarray             # photos x 1280, raw pooled features
     label_probs: np.ndarray          # photos x 1000, top-10 probabilities (others 0)
     texts: list[str]
+    raw_texts: list[str]             # the words of each text (lexical comparison)
     text_vectors: np.ndarray         # texts x 384, unit length
     text_photo: np.ndarray           # index of the photo each text was written for (-1: not loaded)
     is_description: np.ndarray       # bool per text: a description of its photo (never a test query)
@@ -49,6 +50,7 @@ class Corpus:
         """One extra text row, written for no photo and describing nothing, that ad-hoc search fills
         with each query's vector in turn (scorers address texts by index)."""
         self.texts = [*self.texts, "<query>"]
+        self.raw_texts = [*self.raw_texts, ""]
         self.text_index["<query>"] = len(self.texts) - 1
         self.text_vectors = np.vstack([self.text_vectors, np.zeros((1, self.text_vectors.shape[1]),
                                                                    dtype=self.text_vectors.dtype)])
@@ -82,7 +84,7 @@ def load_corpus(con, image_encoder: str, text_encoder: str) -> Corpus:
         if image in index:
             label_probs[index[image], label] = prob
     texts = con.execute(
-        "select t.text_id, t.image, t.is_description, t.is_test_query, e.vector from texts t "
+        "select t.text_id, t.image, t.is_description, t.is_test_query, e.vector, t.text from texts t "
         "join text_embeddings e on e.text_id = t.text_id and e.encoder = ? order by t.text_id",
         [text_encoder]).fetchall()
     if not texts:
@@ -101,7 +103,7 @@ def load_corpus(con, image_encoder: str, text_encoder: str) -> Corpus:
         image_encoder=image_encoder, text_encoder=text_encoder, images=images,
         image_split=np.asarray([r[1] for r in photos]),
         features=np.asarray([r[2] for r in photos], dtype=np.float32),
-        label_probs=label_probs, texts=text_ids,
+        label_probs=label_probs, texts=text_ids, raw_texts=[r[5] for r in texts],
         text_vectors=np.asarray([r[4] for r in texts], dtype=np.float32),
         text_photo=np.asarray([index.get(r[1], -1) for r in texts]),
         is_description=np.asarray([bool(r[2]) and not r[3] for r in texts]),

@@ -70,7 +70,7 @@ def tower_of(scorer):
     if isinstance(scorer, TwoTower):
         return scorer
     if isinstance(scorer, PairScorer):
-        return scorer.bridges[2]
+        return scorer.bridges["tower."]
     return None
 
 
@@ -142,6 +142,7 @@ class Searcher:
             return SearchResult(text, self.disclaimer, decision.reason, decision.evidence)
         with _one_torch_thread():
             self.corpus.text_vectors[self.slot] = self.encoder.encode([query])[0]
+            self.corpus.raw_texts[self.slot] = query
             photos = self.candidates()
             if len(photos) == 0:
                 return SearchResult(text, evidence=decision.evidence)

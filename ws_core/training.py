@@ -19,10 +19,14 @@ MODELS = {
     "photo_transfer": ("photo_transfer", {}),
     "pair_linear": ("pair", {"head": "linear"}),
     "pair_linear_balanced": ("pair", {"head": "linear", "balance": True}),
-    "pair_mlp": ("pair", {"head": "mlp"}),
+    # the highest CV MRR with expert tau-c >= TAU_C_FLOOR (README: the expert weight grid)
+    "pair_mlp": ("pair", {"head": "mlp", "members": 5, "expert_weight": 150.0}),
 }
-# The active model is the one users get: chosen by what they see, retrieval, measured out of fold.
+# The active model is the one users get: chosen by what they see, retrieval, measured out of fold,
+# among the models whose out-of-fold expert tau-c reaches the floor the product asks for (if none
+# does, all compete). The same rule picks the pair MLP's expert weight.
 CRITERION = "cv_mrr"
+TAU_C_FLOOR = 0.50
 
 
 def make_scorer(name: str, **extra) -> Scorer:

@@ -5,7 +5,7 @@ from jobs.train import run_train
 from .. import db as wsdb
 from ..config import artifacts_dir
 from ..encoders import DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER, IMAGE_VERSIONS, TEXT_VERSIONS
-from ..training import CRITERION, MODELS
+from ..training import CRITERION, MODELS, TAU_C_FLOOR
 from .common import db_option, user_errors
 
 LEADERBOARD = ("select name, is_active, cv_rmse, cv_tau_c, cv_tau_b, cv_r_at_1, cv_r_at_5, cv_r_at_10, "
@@ -27,7 +27,8 @@ LEADERBOARD = ("select name, is_active, cv_rmse, cv_tau_c, cv_tau_b, cv_r_at_1, 
 @db_option
 @user_errors
 def train(db, models, folds, seed, image_enc, text_enc, force):
-    """Cross-validate, fit and register scorers; the best by cross-validated MRR becomes active.
+    """Cross-validate, fit and register scorers; the best by cross-validated MRR among those whose
+    cross-validated expert tau-c reaches 0.50 (all, if none does) becomes active.
 
     A model whose data, encoders and settings are unchanged since its last training is skipped.
     """
@@ -42,7 +43,7 @@ def train(db, models, folds, seed, image_enc, text_enc, force):
     if result.skipped:
         click.echo(f"unchanged, not retrained: {', '.join(result.skipped)}")
     click.echo(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    click.echo(f"active model: {result.active} (criterion: {CRITERION})")
+    click.echo(f"active model: {result.active} (criterion: {CRITERION} among cv_tau_c >= {TAU_C_FLOOR})")
 
 
 @click.command()

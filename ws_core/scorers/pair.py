@@ -8,12 +8,11 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LinearRegression
 
 from .base import Scorer
-from .bridges import (CaptionTransfer, CaptionTransferParams, LabelBridge, PhotoTransfer, TwoTower,
-                      TwoTowerParams)
+from .bridges import (CaptionTransfer, CaptionTransferParams, LabelBridge, PhotoTransfer,
+                      PhotoTransferParams, TwoTower, TwoTowerParams)
 from .seed import MLPParams, run_mlp, train_mlp
 
 REF_PHOTOS, REF_TEXTS = 256, 512   # reference sets for the standardised signals
-BRIDGE_PREFIXES = ("cap_mean.", "cap_max.", "tower.", "photo.")   # their state keys in an artifact
 
 
 @dataclass
@@ -21,7 +20,9 @@ class PairParams:
     head: str = "linear"          # linear (least squares) or mlp (PyTorch)
     inner_folds: int = 3          # two-tower signals for training pairs come out of fold
     balance: bool = False         # the seed's hypothesis: equal weight to rather-yes / rather-no
-    products: int = 32            # mlp only: first N dims of the two-tower elementwise product
+    # `ws bench cv --model pair_mlp --grid products=0,32`: CV MRR 0.459 / 0.418 (the product's
+    #   dims overfit), so off
+    products: int = 0             # mlp only: first N dims of the two-tower elementwise product
     # `ws bench cv --model pair_linear --grid known_pairs=0.2,1,3 --grid expert_weight=5,20`:
     #   MRR 0.435 / 0.424, 0.453 / 0.441, 0.458 / 0.457; tau-c 0.486 / 0.500, 0.468 / 0.490,
     #   0.452 / 0.478. Highest MRR, a tie within 0.002 going to the higher expert tau-c.
@@ -29,6 +30,8 @@ class PairParams:
                                   # photo with each own description (target 1) and as many other
                                   # photos' descriptions (target 0); 0 = judged pairs only
     expert_weight: float = 20.0   # weight of pairs the experts judged, against crowd-only pairs
+                                  # (pair_mlp: 150, by `--model pair_mlp --grid
+                                  # expert_weight=50,100,150,200,300`, table in the README)
     # `--grid standardize=false,true`: CV MRR 0.416 both, so off (it costs scoring time)
     standardize: bool = False     # add caption/two-tower signals standardised per text (over
                                   # reference photos) and centred per photo (over reference texts:
@@ -38,6 +41,17 @@ class PairParams:
     # with centred photo features: CV MRR 0.424 with and without, R@10 0.744 against 0.733
     photo_transfer: bool = True   # add the photo-transfer signal (the text's nearest descriptions
                                   # lend their photos)
+    # `--grid words=false,true`: CV MRR 0.457 / 0.461 (linear), 0.459 / 0.461 (mlp, experts 100)
+    words: bool = True            # add caption transfer by TF-IDF word vectors (shared content words)
+    # `--model pair_mlp --grid photo_words=false,true` (experts 100, one network): MRR 0.462 / 0.461,
+    #   tau-c 0.498 / 0.496
+    photo_words: bool = False     # add photo transfer by TF-IDF word vectors
+    # `--model pair_mlp --grid text_length=false,true` (experts 100, one network): MRR 0.461 /
+    #   0.462, tau-c 0.492 / 0.498; linear head: no change
+    text_length: bool = True      # add log(1 + words in the text): lets the MLP weigh the signals
+                                  # differently for short and long texts
+    members: int = 1              # mlp only: networks from as many seeds, their outputs averaged
+                                  # (pair_mlp: 5; tau-c +0.002 over one)
     two_tower: dict = field(default_factory=dict)   # TwoTowerParams overrides
     mlp: dict = field(default_factory=dict)         # MLPParams overrides
 
@@ -88,33 +102,42 @@ class PairScorer(Scorer):
         """The bridges fitted on these photos; pair models that differ only in their head share
         them through the corpus memo (the two-tower fit is the expensive part)."""
         p = self.params
-        key = ("pair-bridges", p.caption_k_mean, p.caption_k_max, p.photo_transfer,
+        key = ("pair-bridges", p.caption_k_mean, p.caption_k_max, p.photo_transfer, p.words, p.photo_words,
                repr(sorted(p.two_tower.items())),
                seed, np.asarray(train_photos).tobytes(), corpus.hidden.tobytes())
         if key not in corpus.memo:
             corpus.memo[key] = self._fit_bridges(corpus, train_photos, seed)
         return corpus.memo[key]
 
-    def _unfitted_bridges(self):
-        """The bridges this scorer's settings describe (fitted in fit, restored in set_state)."""
+    def _unfitted_bridges(self) -> dict:
+        """The bridges this scorer's settings describe (fitted in fit, restored in set_state), by
+        the prefix of their state keys in an artifact; a signal each, in this order."""
         p = self.params
-        return (CaptionTransfer(CaptionTransferParams(k=p.caption_k_mean, aggregate="mean")),
-                CaptionTransfer(CaptionTransferParams(k=p.caption_k_max, aggregate="max")),
-                TwoTower(TwoTowerParams(**p.two_tower)),
-                *([PhotoTransfer()] if p.photo_transfer else []))
+        bridges = {"cap_mean.": CaptionTransfer(CaptionTransferParams(k=p.caption_k_mean, aggregate="mean")),
+                   "cap_max.": CaptionTransfer(CaptionTransferParams(k=p.caption_k_max, aggregate="max")),
+                   "tower.": TwoTower(TwoTowerParams(**p.two_tower))}
+        if p.photo_transfer:
+            bridges["photo."] = PhotoTransfer()
+        if p.words:
+            bridges["words."] = CaptionTransfer(CaptionTransferParams(k=p.caption_k_max, words=True))
+        if p.photo_words:
+            bridges["photo_words."] = PhotoTransfer(PhotoTransferParams(words=True))
+        return bridges
 
     def _fit_bridges(self, corpus, train_photos, seed):
-        return tuple(b.fit(corpus, None, train_photos, seed) for b in self._unfitted_bridges())
+        return {prefix: b.fit(corpus, None, train_photos, seed)
+                for prefix, b in self._unfitted_bridges().items()}
 
     def _signals(self, corpus, img, txt, bridges) -> np.ndarray:
-        caption_mean, caption_max, tower, *photo = bridges
-        cols = [caption_mean.score(corpus, img, txt), caption_max.score(corpus, img, txt),
-                tower.score(corpus, img, txt), self.label.score(corpus, img, txt),
-                *(b.score(corpus, img, txt) for b in photo)]
+        caption_max, tower = bridges["cap_max."], bridges["tower."]
+        cols = [b.score(corpus, img, txt) for b in bridges.values()]
+        cols.insert(3, self.label.score(corpus, img, txt))   # after the first three, as it always was
         if self.params.standardize:
-            ref_photos, ref_texts = self._reference(corpus, caption_mean)
+            ref_photos, ref_texts = self._reference(corpus, caption_max)
             for bridge, raw in ((caption_max, cols[1]), (tower, cols[2])):
                 cols += _standardized(corpus, bridge, img, txt, raw, ref_photos, ref_texts)
+        if self.params.text_length:
+            cols.append(np.log1p([len(corpus.raw_texts[t].split()) for t in txt]))
         x = np.column_stack(cols)
         if self.params.head == "mlp" and self.params.products:
             fi, ti = tower.project(corpus, img, txt)
@@ -130,13 +153,16 @@ class PairScorer(Scorer):
         return (photos[np.linspace(0, len(photos) - 1, min(REF_PHOTOS, len(photos))).astype(int)],
                 texts[np.linspace(0, len(texts) - 1, min(REF_TEXTS, len(texts))).astype(int)])
 
-    def fit(self, corpus, train_pairs, train_photos, seed=0):
+    def _signal_settings(self) -> dict:
+        """The settings that decide the signals (not the head, nor the rows' weights)."""
         p = self.params
-        self.label = LabelBridge().fit(corpus, None, train_photos)
-        if p.known_pairs > 0:
-            train_pairs = _with_known_pairs(corpus, train_pairs, train_photos, p.known_pairs, seed)
-        img, txt = train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy()
-        # Out-of-fold signals for the training pairs: the two-tower never saw the pair's photo.
+        skip = {"head", "balance", "known_pairs", "expert_weight", "members", "mlp"}
+        out = {k: v for k, v in vars(p).items() if k not in skip}
+        return {**out, "products": p.products if p.head == "mlp" else 0}
+
+    def _training_signals(self, corpus, img, txt, train_photos, seed) -> np.ndarray:
+        """Out-of-fold signals for the training pairs: the two-tower never saw the pair's photo."""
+        p = self.params
         x = None
         rng = np.random.default_rng(seed)
         photos = np.unique(img)
@@ -149,8 +175,22 @@ class PairScorer(Scorer):
             signals = self._signals(corpus, img[rows], txt[rows],
                                     self._bridges(corpus, inner_photos, seed))
             if x is None:
-                x = np.zeros((len(train_pairs), signals.shape[1]))
+                x = np.zeros((len(img), signals.shape[1]))
             x[rows] = signals
+        return x
+
+    def fit(self, corpus, train_pairs, train_photos, seed=0):
+        p = self.params
+        self.label = LabelBridge().fit(corpus, None, train_photos)
+        if p.known_pairs > 0:
+            train_pairs = _with_known_pairs(corpus, train_pairs, train_photos, p.known_pairs, seed)
+        img, txt = train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy()
+        # pair models that differ only in their head or weights see the same training signals
+        key = ("pair-signals", repr(self._signal_settings()), seed, np.asarray(train_photos).tobytes(),
+               corpus.hidden.tobytes(), img.tobytes(), txt.tobytes())
+        if key not in corpus.memo:
+            corpus.memo[key] = self._training_signals(corpus, img, txt, train_photos, seed)
+        x = corpus.memo[key]
         y = train_pairs["target"].to_numpy()
         w = _balance_weights(train_pairs) if p.balance else np.ones(len(y))
         w = w * train_pairs.get("weight", pd.Series(1.0, index=train_pairs.index)).to_numpy()
@@ -160,9 +200,7 @@ class PairScorer(Scorer):
         self.mean, self.std = x.mean(axis=0), x.std(axis=0) + 1e-9
         z = (x - self.mean) / self.std
         if p.head == "mlp":
-            # the balance weights act through resampling: the MLP loop takes plain MSE
-            idx = rng.choice(len(y), size=len(y), p=w / w.sum()) if p.balance else np.arange(len(y))
-            self.net = train_mlp(z[idx], y[idx], MLPParams(**p.mlp), seed)
+            self.net = train_mlp(z, y, MLPParams(**p.mlp), seed, weights=w, members=p.members)
             raw = run_mlp(self.net, z)
         else:
             lin = LinearRegression().fit(z, y, sample_weight=w)
@@ -187,7 +225,7 @@ class PairScorer(Scorer):
         out = {"mean": self.mean, "std": self.std,
                "cal_x": self.calibration.X_thresholds_, "cal_y": self.calibration.y_thresholds_,
                "label.class_vectors": self.label.class_vectors,
-               **{f"{prefix}{k}": v for bridge, prefix in zip(self.bridges, BRIDGE_PREFIXES)
+               **{f"{prefix}{k}": v for prefix, bridge in self.bridges.items()
                   for k, v in bridge.state().items()}}
         if self.params.head == "mlp":
             out.update({f"net.{k}": v.numpy() for k, v in self.net.state_dict().items()})
@@ -197,7 +235,7 @@ class PairScorer(Scorer):
 
     def set_state(self, state):
         import torch
-        from .seed import mlp
+        from .seed import MLPEnsemble
         p = self.params
 
         def part(prefix):
@@ -208,10 +246,10 @@ class PairScorer(Scorer):
         self.label = LabelBridge()
         self.label.set_state(part("label."))
         self.bridges = self._unfitted_bridges()
-        for bridge, prefix in zip(self.bridges, BRIDGE_PREFIXES):
+        for prefix, bridge in self.bridges.items():
             bridge.set_state(part(prefix))
         if p.head == "mlp":
-            self.net = mlp(len(self.mean), MLPParams(**p.mlp))
+            self.net = MLPEnsemble(len(self.mean), MLPParams(**p.mlp), p.members)
             self.net.load_state_dict({k: torch.from_numpy(v) for k, v in part("net.").items()})
             self.net.eval()
         else:

@@ -65,17 +65,44 @@ def mlp(n_in: int, p: MLPParams) -> torch.nn.Module:
                                torch.nn.Sigmoid())
 
 
-def train_mlp(x: np.ndarray, y: np.ndarray, p: MLPParams, seed: int) -> torch.nn.Module:
-    """MSE on targets in [0, 1]; the sigmoid keeps outputs there."""
+class MLPEnsemble(torch.nn.Module):
+    """`members` networks shaped like mlp() side by side, run as batched matrix products so that one
+    optimiser step trains them all (five separate networks took five times as long). Each starts
+    from the weights torch gives mlp() under its own seed; the output is one column per member."""
+
+    def __init__(self, n_in: int, p: MLPParams, members: int, seed: int = 0):
+        super().__init__()
+        nets = []
+        for m in range(members):
+            torch.manual_seed(seed + 1000 * m)
+            nets.append(mlp(n_in, p))
+        stack = lambda f: torch.nn.Parameter(torch.stack([f(n) for n in nets]))  # noqa: E731
+        self.w1, self.b1 = stack(lambda n: n[0].weight.T), stack(lambda n: n[0].bias[None])
+        self.w2, self.b2 = stack(lambda n: n[3].weight.T), stack(lambda n: n[3].bias[None])
+        self.dropout = torch.nn.Dropout(p.dropout)
+
+    def forward(self, x):                                    # (rows, n_in) -> (members, rows)
+        h = self.dropout(torch.relu(x @ self.w1 + self.b1))
+        return torch.sigmoid(h @ self.w2 + self.b2).squeeze(-1)
+
+
+def train_mlp(x: np.ndarray, y: np.ndarray, p: MLPParams, seed: int,
+              weights: np.ndarray | None = None, members: int | None = None) -> torch.nn.Module:
+    """MSE on targets in [0, 1], each row weighted (default equally); the sigmoid keeps outputs
+    there. members: an MLPEnsemble of that many networks, trained together on the same batches."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = mlp(x.shape[1], p)
+    net = mlp(x.shape[1], p) if members is None else MLPEnsemble(x.shape[1], p, members, seed)
     opt = torch.optim.AdamW(net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
     xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    wt = torch.ones(len(x)) if weights is None else torch.tensor(weights, dtype=torch.float32)
     for _ in range(p.epochs):
         net.train()
         for b in np.array_split(rng.permutation(len(x)), max(1, len(x) // p.batch_size)):
-            loss = torch.nn.functional.mse_loss(net(xt[b]).squeeze(1), yt[b])
+            out = net(xt[b])
+            out = out.squeeze(-1) if members is None else out   # (rows,) or (members, rows)
+            # the weighted mean squared error (each member's, summed over members)
+            loss = (wt[b] * (out - yt[b]) ** 2).sum() / wt[b].sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -83,8 +110,11 @@ def train_mlp(x: np.ndarray, y: np.ndarray, p: MLPParams, seed: int) -> torch.nn
 
 
 def run_mlp(net, x: np.ndarray) -> np.ndarray:
+    """The network's output per row (an ensemble's: its members' mean)."""
     with torch.inference_mode():
-        return net(torch.from_numpy(x).float()).squeeze(1).numpy().astype(np.float64)
+        out = net(torch.from_numpy(x).float())
+        out = out.mean(dim=0) if isinstance(net, MLPEnsemble) else out.squeeze(1)
+        return out.numpy().astype(np.float64)
 
 
 class SeedMLP(Scorer):
