@@ -239,3 +239,22 @@ def test_a_query_slot_scores_as_the_stored_text_words_included(corpus):
     np.testing.assert_allclose(model.score(corpus, photos, np.full(len(photos), slot)), stored)
     corpus.raw_texts[slot] = ""        # the words count: without them the scores change
     assert not np.allclose(model.score(corpus, photos, np.full(len(photos), slot)), stored)
+
+
+def test_shared_scoring_signals_follow_the_texts_contents(corpus, monkeypatch):
+    from ws_core.scorers import pair
+    monkeypatch.setattr(pair, "SHARED_SCORING_PAIRS", 0)     # every call shares
+    model = training.fit_final(corpus, "pair_linear")
+    queries, photos, _ = training.test_queries(corpus)
+    img, txt = np.tile(photos, 3), np.repeat(queries[:3], len(photos))
+    before = len(corpus.memo)
+    first = model.score(corpus, img, txt)
+    np.testing.assert_array_equal(model.score(corpus, img, txt), first)
+    assert len(corpus.memo) == before + 1
+    other = training.fit_final(corpus, "pair_linear_balanced")   # same bridges: served from the memo
+    assert len(corpus.memo) == before + 1 and other.score(corpus, img, txt).shape == first.shape
+    corpus.text_vectors[queries[0]] = corpus.text_vectors[queries[1]]   # a query slot refilled
+    corpus.raw_texts[queries[0]] = corpus.raw_texts[queries[1]]
+    again = model.score(corpus, img, txt)
+    assert len(corpus.memo) == before + 2
+    np.testing.assert_allclose(again[:len(photos)], again[len(photos):2 * len(photos)])

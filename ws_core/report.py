@@ -169,7 +169,10 @@ def _conclusions(ctx) -> list[str]:
                    "usable as a weaker target.")
     a = ctx["active"]
     if a:
-        out.append(f"The active model, {a['name']}, was chosen by cross-validated MRR ({a['cv_mrr']:.3f}). "
+        from .training import TAU_C_FLOOR
+        floor = (f" among the models whose out-of-fold expert tau-c reaches {TAU_C_FLOOR:.2f}"
+                 if (a["cv_tau_c"] or 0) >= TAU_C_FLOOR else "")
+        out.append(f"The active model, {a['name']}, was chosen by cross-validated MRR ({a['cv_mrr']:.3f}){floor}. "
                    f"On the 500 test queries it puts the right photo first {a['test_r_at_1']:.0%} of the time, "
                    f"in the top 5 {a['test_r_at_5']:.0%} and in the top 10 {a['test_r_at_10']:.0%} "
                    f"(expert tau-c {a['cv_tau_c']:.2f} out of fold).")

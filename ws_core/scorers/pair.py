@@ -1,5 +1,6 @@
 """Final pair scorers: a linear regression or a PyTorch MLP over the bridges' signals, trained on the
 human targets, calibrated so that a score means the same thing for every query."""
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +14,7 @@ from .bridges import (CaptionTransfer, CaptionTransferParams, LabelBridge, Photo
 from .seed import MLPParams, run_mlp, train_mlp
 
 REF_PHOTOS, REF_TEXTS = 256, 512   # reference sets for the standardised signals
+SHARED_SCORING_PAIRS = 10_000      # scoring calls at least this large share their signals
 
 
 @dataclass
@@ -215,8 +217,26 @@ class PairScorer(Scorer):
             return run_mlp(self.net, z)
         return z @ self.coef + self.intercept
 
+    def _scoring_signals(self, corpus, img, txt) -> np.ndarray:
+        """Large scoring calls (cross-validation's held-out pairs and retrieval matrices) are
+        shared by the pair models that differ only in their head; the key holds the fitted bridges
+        and the contents of the photos and texts, so a changed query slot is never served stale.
+        Small calls (a search's candidates) are not kept: the memo would grow with every query."""
+        if len(img) < SHARED_SCORING_PAIRS:
+            return self._signals(corpus, img, txt, self.bridges)
+        u_img, u_txt = np.unique(img), np.unique(txt)
+        content = hashlib.sha1()
+        for part in (img, txt, corpus.features[u_img], corpus.text_vectors[u_txt],
+                     "\x00".join(corpus.raw_texts[t] for t in u_txt).encode()):
+            content.update(part.tobytes() if isinstance(part, np.ndarray) else part)
+        key = ("pair-scoring-signals", id(self.bridges), repr(self._signal_settings()),
+               content.hexdigest())
+        if key not in corpus.memo:
+            corpus.memo[key] = self._signals(corpus, img, txt, self.bridges)
+        return corpus.memo[key]
+
     def score(self, corpus, img, txt):
-        z = (self._signals(corpus, img, txt, self.bridges) - self.mean) / self.std
+        z = (self._scoring_signals(corpus, img, txt) - self.mean) / self.std
         raw = self._raw(z)
         # isotonic steps make ties; a tiny increasing term keeps the order of the raw scores
         return 0.999 * self.calibration.predict(raw) + 0.001 / (1 + np.exp(-raw))
