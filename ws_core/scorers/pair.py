@@ -139,7 +139,8 @@ class PairScorer(Scorer):
             for bridge, raw in ((caption_max, cols[1]), (tower, cols[2])):
                 cols += _standardized(corpus, bridge, img, txt, raw, ref_photos, ref_texts)
         if self.params.text_length:
-            cols.append(np.log1p([len(corpus.raw_texts[t].split()) for t in txt]))
+            u_txt, txt_inv = np.unique(txt, return_inverse=True)
+            cols.append(np.log1p([len(corpus.raw_texts[t].split()) for t in u_txt])[txt_inv])
         x = np.column_stack(cols)
         if self.params.head == "mlp" and self.params.products:
             fi, ti = tower.project(corpus, img, txt)

@@ -67,7 +67,7 @@ def mlp(n_in: int, p: MLPParams) -> torch.nn.Module:
 
 class MLPEnsemble(torch.nn.Module):
     """`members` networks shaped like mlp() side by side, run as batched matrix products so that one
-    optimiser step trains them all (five separate networks took five times as long). Each starts
+    optimiser step trains them all (five: 17 s against 21 s one after another). Each starts
     from the weights torch gives mlp() under its own seed; the output is one column per member."""
 
     def __init__(self, n_in: int, p: MLPParams, members: int, seed: int = 0):
