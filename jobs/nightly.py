@@ -36,8 +36,13 @@ def chain_lock(db: Path, wait: float = 0.0):
     """An exclusive lock on <db>.lock for the chain. fcntl locks die with the process, so a killed
     run never leaves a stale lock behind."""
     path = db.with_name(db.name + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a+")
+    except OSError as exc:
+        raise WsError(f"Cannot create the chain's lock file {path} ({exc.strerror}): the database's folder "
+                      "must be writable; point --db / WS_DB at a writable place.") from None
+    with f:
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -106,7 +111,7 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
         return str(result.report)
 
     with chain_lock(db, wait):
-        con = wsdb.connect(db)
+        con = wsdb.connect(db, wait=wait)
         try:
             for name, stage in zip(STAGES, (ingest, embed, train, policy, score, report)):
                 start = time.perf_counter()

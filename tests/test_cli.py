@@ -104,5 +104,6 @@ def test_locked_database_gives_a_clear_message(ws_db, tmp_path):
     finally:
         holder.close()
     assert out.stdout.splitlines()[0] == "1"
-    assert (f"Error: Database {ws_db} is in use by another process, which holds its write lock; "
-            "wait for it to finish and try again.") in out.stdout
+    import os
+    assert (f"Error: Database {ws_db} is in use by another process (pid {os.getpid()}), which holds its "
+            "write lock; wait for it to finish and try again.") in out.stdout

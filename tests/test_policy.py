@@ -1,3 +1,5 @@
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -169,6 +171,86 @@ def test_normalize_is_idempotent_and_check_never_crashes(vocab, text):
     once = normalize(text)
     assert normalize(once) == once
     policy.check(text, vocab)
+
+
+# Red-team probes (issue 13): characters that once let a child query through. Written by hand, apart
+# from the look-alike table the normaliser builds from Unicode's data.
+PROBES = [
+    "Two blonde bo\x01ys are having a water fight", "Two blonde bo\x00ys", "Two blonde bo\x7fys",
+    "Two blonde bo\x1bys", "Two blonde bo\x85ys", "Two blonde bo\tys", "Two blonde bo\nys",
+    "Two blonde b\u03bfys", "\u03bakids", "\u03bai\u03b4s".replace("\u03b4", "d"), "k\u0456ds", "b\u0585y",
+    "\u1d0b\u026a\u1d05\ua731 in the park", "k\u0131ds", "k/i/d/s on a slide", "b\\o\\y",
+    "the children's choir", "childrens choir", "the children\u2019s choir", "the baby's room",
+    "c h i l d r e n running", "a k i d on a swing", "д е т и в парке",
+]
+CONTROLS = ["\x00", "\x01", "\x7f", "\x1b", "\x85", "\t", "\n", "\r", "\u200b", "\u200d", "\u2060", "\u00ad",
+            "\ufeff", "\u202e", "\u2028"]
+LOOKALIKES = {  # Latin letter -> letters of other scripts (and Latin small capitals) that look like it
+    "a": "\u0430\u0251\u1d00", "b": "\u0299", "c": "\u0441\u03f2\u1d04", "d": "\u1d05", "e": "\u0435\u1d07",
+    "f": "\ua730", "g": "\u0262", "h": "\u04bb\u029c", "i": "\u0456\u0131\u026a\u03b9", "j": "\u0458\u1d0a",
+    "k": "\u03ba\u1d0b\u043a", "l": "\u029f", "m": "\u1d0d", "n": "\u0274", "o": "\u03bf\u0585\u043e\u1d0f",
+    "p": "\u0440\u03c1\u1d18", "r": "\u0280", "s": "\ua731\u0455", "t": "\u1d1b\u03c4", "u": "\u1d1c\u03c5",
+    "v": "\u1d20\u03bd", "w": "\u1d21", "x": "\u0445", "y": "\u0443\u028f", "z": "\u1d22",
+    # Cyrillic letter -> Latin and Greek look-alikes
+    "а": "a", "е": "e", "о": "o\u03bf", "р": "p", "с": "c", "у": "y", "х": "x", "к": "k",
+}
+
+
+@pytest.mark.parametrize("text", PROBES)
+def test_red_team_probes_get_the_disclaimer(vocab, text):
+    assert policy.check(text, vocab).is_child, text
+
+
+@functools.cache
+def _vocab_terms(kind):
+    import duckdb
+
+    from ws_core.db import migrate
+    con = duckdb.connect()
+    migrate(con)
+    rows = con.execute("select term, match from policy_terms where decision = ? order by term", [kind]).fetchall()
+    # a stem is tested as a word that starts with it
+    return [t + ("а" if match == "prefix" else "") for t, match in rows]
+
+
+def _perturb(draw, term: str) -> str:
+    kind = draw(st.sampled_from(["control", "lookalike", "slashes", "possessive", "mixed"]))
+    letters = [i for i, c in enumerate(term) if c.isalpha()]
+    chars = list(term)
+    if kind in ("lookalike", "mixed"):
+        for i in draw(st.lists(st.sampled_from(letters), min_size=1, max_size=3)):
+            if chars[i] in LOOKALIKES:
+                chars[i] = draw(st.sampled_from(LOOKALIKES[chars[i]]))
+    if kind in ("control", "mixed"):
+        for i in sorted(draw(st.lists(st.sampled_from(letters[1:] or letters), min_size=1, max_size=2)),
+                        reverse=True):
+            chars.insert(i, draw(st.sampled_from(CONTROLS)))
+    if kind == "slashes" and " " not in term:
+        chars = list("/".join(chars))
+    out = "".join(chars)
+    if kind == "possessive" and term.isascii():
+        out += draw(st.sampled_from(["'s", "\u2019s", "s"]))
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_tricks_inside_any_child_term_keep_the_disclaimer(vocab, data):
+    term = data.draw(st.sampled_from(_vocab_terms("child")))
+    text = f"a photo of {_perturb(data.draw, term)} in the park"
+    assert policy.check(text, vocab).is_child, repr(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_look_alike_letters_keep_a_not_child_phrase_not_a_child(vocab, data):
+    term = data.draw(st.sampled_from(_vocab_terms("not_child")))
+    chars = list(term)
+    for i in data.draw(st.lists(st.integers(0, len(chars) - 1), max_size=3)):
+        if chars[i] in LOOKALIKES:
+            chars[i] = data.draw(st.sampled_from(LOOKALIKES[chars[i]]))
+    text = "".join(chars)
+    assert policy.check(text, vocab).is_child is policy.check(term, vocab).is_child, repr(text)
 
 
 def test_threshold_for_recall_is_the_highest_that_reaches_it():

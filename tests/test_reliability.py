@@ -77,8 +77,8 @@ def test_readers_while_a_job_writes_get_a_clear_message(runner, con, ws_db):
         for args in (["sql", "select 1"], ["search", "a dog"], ["status"]):
             out = runner.invoke(main, args)
             assert out.exit_code == 1
-            assert f"Error: Database {ws_db} is in use by another process, which holds its write lock; " \
-                   "wait for it to finish and try again." in out.output
+            assert f"Error: Database {ws_db} is in use by another process (pid {holder.pid}), which holds " \
+                   "its write lock; wait for it to finish and try again." in out.output
     finally:
         holder.kill()
         holder.wait()

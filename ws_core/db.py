@@ -1,5 +1,9 @@
 """DuckDB access: writable connections for jobs (migrated, views rebuilt), read-only ones for analysts."""
+import fcntl
+import os
 import re
+import struct
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,27 +19,123 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+# Readers (analysts, search, status, report) get DuckDB's own sandbox rather than a SQL parser that
+# could be outwitted: no file read or written outside the database (COPY, ATTACH, read_csv, glob,
+# EXPORT), no extension installed or loaded, and no setting changed afterwards (the lock is last).
+READER_CONFIG = {
+    "enable_external_access": "false",
+    "autoinstall_known_extensions": "false",
+    "autoload_known_extensions": "false",
+    "lock_configuration": "true",
+}
+
+
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     if read_only and not path.exists():
         raise WsError(f"No database at {path}: run `ws ingest` first (or point --db / WS_DB at one).")
+    if not read_only:
+        _check_writable(path)
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        if read_only:
+            con = duckdb.connect(str(path), read_only=True, config=dict(READER_CONFIG))
+        else:
+            con = duckdb.connect(str(path))
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WsError(locked_message(path)) from exc
-        raise WsError(f"Cannot open database {path}: {exc}") from exc
+        raise WsError(damaged_message(path, exc)) from exc
+    except (duckdb.InternalException, duckdb.SerializationException, duckdb.FatalException) as exc:
+        raise WsError(damaged_message(path, exc)) from exc
+    try:
+        check_intact(con, path)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _check_writable(path: Path) -> None:
+    """Jobs write the file, its WAL beside it and the lock file: say so before DuckDB fails deep inside."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WsError(f"Cannot create the database folder {folder}: {exc.strerror}; "
+                      "point --db / WS_DB at a writable place.") from None
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise WsError(f"Database {path} is on a read-only path: jobs need to write it and its WAL "
+                      f"in {folder}; point --db / WS_DB at a writable place or fix the permissions.")
+
+
+def damaged_message(path: Path, exc: BaseException) -> str:
+    detail = " ".join(str(exc).split())[:200]
+    return (f"Database {path} is damaged ({detail}); restore it from a backup, or move it aside and "
+            "rebuild it with `ws nightly --data DIR`.")
+
+
+def check_intact(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """DuckDB reads blocks lazily, so a truncated file opens and answers some queries before failing.
+    Its header says how many blocks the file holds: a file shorter than that was cut."""
+    try:
+        row = con.execute("select block_size, total_blocks from pragma_database_size() "
+                          "where database_name = current_database()").fetchone()
+    except duckdb.Error as exc:
+        raise WsError(damaged_message(path, exc)) from None
+    if row is None or not path.exists():
+        return
+    block_size, blocks = row
+    # three 4 KiB headers come before the blocks (DuckDB's storage format)
+    needed = 3 * 4096 + blocks * block_size
+    size = path.stat().st_size
+    if size < needed:
+        raise WsError(damaged_message(
+            path, f"the file is {size} bytes but its header lists {blocks} blocks of {block_size} bytes"))
 
 
 def locked_message(path: Path) -> str:
-    # DuckDB: one writing process, and no readers beside it (not even read-only ones)
-    return (f"Database {path} is in use by another process, which holds its write lock; "
+    holder = lock_holder(path)
+    if holder and holder[0] == "reader":
+        return (f"Database {path} is open by a reader (pid {holder[1]}: `ws sql`, `ws search`, `ws status` "
+                "or an analyst's connection), and DuckDB lets no process write while one reads; close "
+                "it, or pass --wait SECONDS to `ws nightly`.")
+    who = f" (pid {holder[1]})" if holder else ""
+    return (f"Database {path} is in use by another process{who}, which holds its write lock; "
             "wait for it to finish and try again.")
 
 
-def connect(path: Path) -> duckdb.DuckDBPyConnection:
-    """A writable connection with every migration applied and every view rebuilt."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(path, read_only=False)
+def lock_holder(path: Path) -> tuple[str, int] | None:
+    """('reader' | 'writer', pid) of a process holding DuckDB's lock on the file, if any: DuckDB takes a
+    shared fcntl lock for read-only connections and an exclusive one for writers."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        # struct flock {short l_type; short l_whence; off_t l_start; off_t l_len; pid_t l_pid;}
+        query = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        reply = fcntl.fcntl(fd, fcntl.F_GETLK, query + b"\0" * 4)
+        l_type, _, _, _, pid = struct.unpack("hhqqi", reply[:struct.calcsize("hhqqi")])
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if l_type == fcntl.F_UNLCK:
+        return None
+    return ("reader" if l_type == fcntl.F_RDLCK else "writer", pid)
+
+
+def connect(path: Path, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """A writable connection with every migration applied and every view rebuilt. While another process
+    holds the file (a reader counts: DuckDB lets no one write beside it), retry for `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con = _open(path, read_only=False)
+            break
+        except WsError:
+            if time.monotonic() >= deadline or lock_holder(path) is None:
+                raise
+            time.sleep(0.5)
     try:
         migrate(con)
         build_views(con)
@@ -50,14 +150,30 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def analyst_url(path: Path) -> str:
-    """SQLAlchemy URL analysts use; pair it with connect_args={"read_only": True} (see analyst_engine)."""
-    return f"duckdb:///{path.resolve()}"
+    """SQLAlchemy URL analysts use: read-only and sandboxed by the URL alone (duckdb-engine passes the
+    query string to DuckDB as its config), so a copied URL keeps its protection."""
+    query = "&".join(f"{k}={v}" for k, v in {"access_mode": "read_only", **READER_CONFIG}.items())
+    return f"duckdb:///{path.resolve()}?{query}"
 
 
 def analyst_engine(path: Path) -> sa.Engine:
     if not path.exists():
         raise WsError(f"No database at {path}: run `ws ingest` first (or point --db / WS_DB at one).")
-    return sa.create_engine(analyst_url(path), connect_args={"read_only": True})
+    con = connect_read_only(path)     # a damaged file is reported once, in one line, before SQLAlchemy
+    con.close()
+    return sa.create_engine(analyst_url(path))
+
+
+def refusal(msg: str) -> str | None:
+    """One line for what the analysts' sandbox refused, or None for other errors."""
+    if "read-only mode" in msg or "read-only" in msg:
+        return f"the analysts' connection is read-only; writes are refused ({msg})"
+    if "disabled by configuration" in msg or "disabled through configuration" in msg:
+        return ("the analysts' connection reaches nothing outside the database: files, other databases "
+                f"and extensions are refused ({msg})")
+    if "configuration has been locked" in msg:
+        return f"the analysts' connection cannot change settings ({msg})"
+    return None
 
 
 @contextmanager

@@ -12,12 +12,27 @@ db_option = click.option(
 )
 
 
+# DuckDB's words for a file whose blocks cannot be read back (checked lazily, so they can surface late)
+_DAMAGE = ("Could not read enough bytes", "Corrupt database file", "checksum", "not a valid DuckDB database")
+
+
 def user_errors(fn):
-    """Run a command body, resolving --db, and show a WsError as 'Error: ...' with exit code 1."""
+    """Run a command body, resolving --db, and show a WsError, a damaged database or a file the system
+    refuses as one line 'Error: ...' with exit code 1."""
     @functools.wraps(fn)
     def wrapper(*args, db=None, **kwargs):
+        path = resolve_db(db)
         try:
-            return fn(*args, db=resolve_db(db), **kwargs)
+            return fn(*args, db=path, **kwargs)
         except WsError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"cannot use{where}: {exc.strerror or exc}; check that the path "
+                                       "exists and is writable, and the disk is not full") from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("duckdb") and any(m in str(exc) for m in _DAMAGE):
+                from ..db import damaged_message
+                raise click.ClickException(damaged_message(path, exc)) from exc
+            raise
     return wrapper

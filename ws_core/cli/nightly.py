@@ -17,7 +17,7 @@ from .common import db_option, user_errors
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
               help="Cross-validation folds when a model is retrained.")
 @click.option("--wait", type=click.FloatRange(0), default=0, show_default=True,
-              help="Seconds to wait for another running chain before giving up.")
+              help="Seconds to wait for another running chain, or a reader holding the database, before giving up.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the HTML report goes (default: <db>.artifacts/report).")
 @db_option
@@ -42,9 +42,13 @@ def nightly(data_dirs, descriptions, folds, wait, report_dir, db):
 def report(out_dir, db):
     """Write the static HTML report: data, target, models, calibration, examples, policy, conclusions."""
     from ..report import build_report
+    out_dir = out_dir or artifacts_dir(db) / "report"
     con = wsdb.connect_read_only(db)
     try:
-        page = build_report(con, out_dir or artifacts_dir(db) / "report")
+        page = build_report(con, out_dir)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the report to {out_dir} ({exc.strerror}); pass --out "
+                                   "with a writable folder") from None
     finally:
         con.close()
     click.echo(f"report written to {page}")

@@ -36,9 +36,9 @@ def sql(db, query, params, fmt):
         msg = str(exc.orig).strip()
         if "Could not set lock" in msg:
             raise click.ClickException(wsdb.locked_message(db)) from None
-        if "read-only" in msg:
-            raise click.ClickException(
-                f"the analysts' connection is read-only; writes are refused ({msg})") from None
+        refused = wsdb.refusal(msg)
+        if refused:
+            raise click.ClickException(refused) from None
         raise click.ClickException(f"query failed: {msg}") from None
     finally:
         engine.dispose()

@@ -3,7 +3,7 @@ ages under 16, matched on the normalised text. Deterministic, no model: every de
 import re
 from dataclasses import dataclass, field
 
-from .normalize import normalize, tokens, views
+from .normalize import normalize, tokens, views, without_controls
 
 CHILD_AGE = 16
 _NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -64,6 +64,9 @@ class Vocabulary:
                 # not_child words such as "soon", which are found first, exactly)
                 hit = next((self._words[_key((v,))] for v in _undoubled(words[0])
                             if _key((v,)) in self._words), None)
+        if hit is None and len(words[-1]) > 3 and words[-1].endswith("s"):
+            # a possessive read as a word: "children's" -> "childrens", "baby's" -> "babys"
+            hit = self.lookup((*words[:-1], words[-1][:-1]))
         return hit
 
 
@@ -88,11 +91,13 @@ class Decision:
 
 
 def check(text: str, vocab: Vocabulary) -> Decision:
-    norm = normalize(text)
     evidence: list[str] = []
-    for words in views(norm):
-        evidence += _vocabulary_hits(words, vocab)
-    evidence += _age_hits(re.sub(r"[-‐‑–—_/]", " ", norm))
+    # every reading of the text: controls as spaces or deleted, ambiguous words in Latin or Cyrillic
+    readings = (normalize(t, tie) for t in (text, without_controls(text)) for tie in ("lat", "cyr"))
+    for norm in dict.fromkeys(readings):
+        for words in views(norm):
+            evidence += _vocabulary_hits(words, vocab)
+        evidence += _age_hits(re.sub(r"[-‐‑–—_/]", " ", norm))
     seen = list(dict.fromkeys(evidence))
     return Decision(bool(seen), seen)
 
