@@ -1,4 +1,4 @@
-"""The nightly chain: ingest -> embed -> train -> policy -> score -> report, each stage a job_runs row.
+"""The nightly chain: ingest -> files -> embed -> train -> policy -> score -> report, each stage a job_runs row.
 
 Every stage skips what has not changed (content hashes, data fingerprints), so a second run with no
 new data does no model work. One chain at a time per database: a lock file beside it, held for the
@@ -16,7 +16,7 @@ from ws_core.config import artifacts_dir
 from ws_core.errors import WsError
 from ws_core.jobrun import job_run
 
-STAGES = ("ingest", "embed", "train", "policy", "score", "report")
+STAGES = ("ingest", "files", "embed", "train", "policy", "score", "report")
 
 
 @dataclass
@@ -68,6 +68,7 @@ def chain_lock(db: Path, wait: float = 0.0):
 def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] = (), folds: int = 5,
                 wait: float = 0.0, report_dir: Path | None = None, log=print) -> NightlyResult:
     from jobs.embed import run_embed
+    from jobs.files import run_files
     from jobs.ingest import run_ingest
     from jobs.policy import run_policy
     from jobs.score import run_score
@@ -84,6 +85,9 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
             return "no --data or --descriptions given: skipped"
         r = run_ingest(con, list(data_dirs), list(descriptions))
         return f"{r.rows_out} new or changed rows, {len(r.rejects)} quarantined"
+
+    def files(con):
+        return run_files(con).summary()
 
     def embed(con):
         r = run_embed(con, DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER)
@@ -113,7 +117,7 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
     with chain_lock(db, wait):
         con = wsdb.connect(db, wait=wait)
         try:
-            for name, stage in zip(STAGES, (ingest, embed, train, policy, score, report)):
+            for name, stage in zip(STAGES, (ingest, files, embed, train, policy, score, report)):
                 start = time.perf_counter()
                 try:
                     outcome = stage(con)

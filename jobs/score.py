@@ -63,7 +63,9 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
         wanted = {t for (t,) in con.execute(f"select text_id from texts where {QUERY_SETS[query_set]}").fetchall()}
         queries = np.asarray([i for i, t in enumerate(corpus.texts) if t in wanted], dtype=int)
         in_set = corpus.image_split == photo_set if photo_set != "all" else np.ones(len(corpus.images), bool)
-        photos = np.flatnonzero(in_set)
+        # a photo whose file is missing or changed (jobs/files.py) is not scored until it returns
+        on_disk = {im for (im,) in con.execute("select image from photos where status = 'ok'").fetchall()}
+        photos = np.flatnonzero(in_set & np.isin(np.asarray(corpus.images), list(on_disk)))
         if len(queries) == 0 or len(photos) == 0:
             raise WsError(f"Nothing to score: {len(queries)} {query_set} queries with vectors and "
                           f"{len(photos)} {photo_set} photos with vectors; run `ws embed` first.")
@@ -88,7 +90,7 @@ def _unchanged(con, model_id, query_set, photo_set):
     row = con.execute(
         "select n_queries, n_photos from score_runs r where model_id = ? and query_set = ? and photo_set = ? "
         "and created_at >= (select max(finished_at) from job_runs where status = 'ok' and "
-        "job in ('ingest', 'embed', 'train') and rows_out > 0)",
+        "job in ('ingest', 'files', 'embed', 'train') and rows_out > 0)",
         [model_id, query_set, photo_set]).fetchone()
     return row
 

@@ -49,6 +49,7 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
     corpus = None
     trained, skipped = [], []
     with job_run(con, "train") as run:
+        _sweep(con, artifacts)
         for name in names:
             params = json.dumps(dataclasses.asdict(training.make_scorer(name).params), sort_keys=True)
             same = con.execute(
@@ -90,6 +91,18 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
         run.rows_out = len(trained)
         run.message = f"active: {active}" if active else None
     return TrainResult(run.run_id, trained, skipped, active)
+
+
+def _sweep(con, artifacts: Path) -> None:
+    """Remove what an earlier run left half done: temporary files, and weights it saved but never
+    registered (it died between the two). This job holds the database's write lock, so no other
+    train job is writing here."""
+    if not artifacts.is_dir():
+        return
+    known = {Path(a).name for (a,) in con.execute("select artifact from models").fetchall()}
+    for f in artifacts.iterdir():
+        if f.is_file() and (f.suffix == ".tmp" or (f.suffix == ".pt" and f.name not in known)):
+            f.unlink(missing_ok=True)
 
 
 def _activate(con) -> str | None:

@@ -25,7 +25,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def built(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("nightly") / "ws.duckdb"
     result = run_nightly(db, [SAMPLE_DIR], folds=3, log=lambda m: None)
-    assert [s for s, _ in result.stages] == ["ingest", "embed", "train", "policy", "score", "report"]
+    assert [s for s, _ in result.stages] == ["ingest", "files", "embed", "train", "policy", "score", "report"]
     return db
 
 
@@ -50,7 +50,7 @@ def searcher(db):
 def test_nightly_writes_every_stage_and_scores(db):
     con = wsdb.connect_read_only(db)
     runs = table(con, "select job, status from job_runs order by started_at")
-    assert runs == [(j, "ok") for j in ("ingest", "embed", "train", "policy", "score", "report")]
+    assert runs == [(j, "ok") for j in ("ingest", "files", "embed", "train", "policy", "score", "report")]
     assert table(con, "select count(*), count(distinct query_id), count(distinct image) from scores") == [(720, 60, 12)]
     assert table(con, "select min(rank), max(rank), min(score) >= 0, max(score) <= 1 from scores") == [(1, 12, True, True)]
     # ranks follow scores within each query

@@ -116,7 +116,9 @@ class Searcher:
         self.paths = [paths.get(im, "") for im in self.corpus.images]
         self.vocab = policy.load_vocabulary(con)
         self.rule = policy.rule_applies(con, region)
-        hidden = policy.hidden_photos(con, region)
+        # flagged photos in this region, and photos whose file is missing or changed (jobs/files.py)
+        hidden = set(policy.hidden_photos(con, region)) | {
+            im for (im,) in con.execute("select image from photos where status <> 'ok'").fetchall()}
         self.visible = np.asarray([i for i, im in enumerate(self.corpus.images) if im not in hidden])
         self.n_hidden = len(self.corpus.images) - len(self.visible)
         self.disclaimer = policy.disclaimer(con, lang)

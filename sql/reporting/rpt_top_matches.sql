@@ -1,6 +1,7 @@
 -- Every stored score with what a user in the default region would see: a query that asks for
 -- children shows the disclaimer instead of photos, and a photo flagged as possibly showing a child
--- without a consent is hidden. shown_rank is the position among the photos actually shown.
+-- without a consent is hidden, and so is a photo whose file is missing or changed on disk (until it
+-- returns). shown_rank is the position among the photos actually shown.
 with scored as (
     select s.*, r.query_set, r.photo_set
     from scores s
@@ -32,6 +33,7 @@ decided as (
         s.score,
         case
             when q.query_id is not null and r.applies then 'the query asks for photos of children'
+            when p.file_status <> 'ok' then 'the photo file is ' || p.file_status
             when p.hidden then 'the photo may show a child and has no parent''s consent'
         end as hidden_reason
     from scored s

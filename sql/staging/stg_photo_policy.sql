@@ -29,6 +29,7 @@ default_rule as (
 select
     p.image,
     p.split,
+    p.status as file_status,
     f.image is not null as flagged,
     f.flag_sources,
     coalesce(f.by_description, false) as by_description,

@@ -1,4 +1,5 @@
 """Pieces every command shares: the --db option and turning library errors into one clear line."""
+import errno
 import functools
 
 import click
@@ -27,9 +28,12 @@ def user_errors(fn):
         except WsError as exc:
             raise click.ClickException(str(exc)) from exc
         except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            raise click.ClickException(f"cannot use{where}: {exc.strerror or exc}; check that the path "
-                                       "exists and is writable, and the disk is not full") from exc
+            if exc.errno == errno.ENOSPC:
+                raise click.ClickException(
+                    f"the disk is full ({exc.strerror}) near {exc.filename or path}: free some space and run "
+                    "the command again; what was stored before is kept") from exc
+            raise click.ClickException(f"cannot use {exc.filename or path}: {exc.strerror or exc}; check "
+                                       "that the path exists and is writable") from exc
         except Exception as exc:
             if type(exc).__module__.startswith("duckdb") and any(m in str(exc) for m in _DAMAGE):
                 from ..db import damaged_message

@@ -199,9 +199,13 @@ def terms_cmd(add, remove, lang, prefix, note, db):
         term, decision = add
         if decision not in ("child", "not_child"):
             raise click.BadParameter("DECISION must be child or not_child", param_hint="--add")
+        problem = policy.term_problem(term, lang)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--add")
         with _writer(db) as con:
-            con.execute("insert or replace into policy_terms values (?, ?, ?, ?, ?)",
-                        [term.strip(), lang, "prefix" if prefix else "word", decision, note])
+            con.execute("insert or replace into policy_terms (term, lang, match, decision, note) "
+                        "values (?, ?, ?, ?, ?)",
+                        [" ".join(term.split()), lang, "prefix" if prefix else "word", decision, note])
         click.echo(f"{term!r} ({lang}) is now {decision}; run `ws policy run` to refresh the flags")
         return
     if remove:

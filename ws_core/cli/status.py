@@ -15,6 +15,11 @@ def status(db):
         counts = wsdb.table_counts(con)
         width = max(map(len, counts))
         click.echo("\n".join(f"  {t:<{width}}  {n:>9}" for t, n in counts.items()))
+        files = con.execute("select status, count(*) from photos group by status order by status").fetchall()
+        away = [f"{n} {s}" for s, n in files if s != "ok"]
+        if away:
+            click.echo(f"\nphoto files not on disk as ingested: {', '.join(away)} (kept out of search; "
+                       "see `select image, status, path from photos where status <> 'ok'`)")
         runs = con.execute(
             "select run_id, job, status, started_at, round(epoch(finished_at - started_at), 1) "
             "as seconds, rows_in, rows_out, message from job_runs order by started_at desc limit 10"

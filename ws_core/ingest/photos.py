@@ -99,3 +99,21 @@ def _decode(data: bytes) -> dict:
     except (OSError, SyntaxError, ValueError) as exc:
         raise v.BadValue(f"cannot decode the image ({exc})") from None
     return {"width": width, "height": height, "format": fmt}
+
+
+def file_state(path: str, sha256: str, size: int) -> str:
+    """'ok' when the stored photo's file is still there with the content ingest read, else 'missing'
+    or 'changed'. The size is compared first, so an unchanged catalogue costs one read per file."""
+    p = Path(path)
+    try:
+        if not p.is_file():
+            return "missing"
+        if p.stat().st_size != size:
+            return "changed"
+        h = hashlib.sha256()
+        with open(p, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return "missing"            # unreadable is, to a reader, gone
+    return "ok" if h.hexdigest() == sha256 else "changed"

@@ -1,12 +1,13 @@
 """The children rule: which texts ask for children (query.py), which photos show them (flags written
 by jobs/policy.py), who may see what (consents, jurisdictions) and what users are told instead."""
 import secrets
+import unicodedata
 from datetime import datetime, timezone
 
 from ..errors import WsError
 from .query import Decision, Vocabulary, check
 
-__all__ = ["Decision", "Vocabulary", "check", "load_vocabulary", "rule_applies", "hidden_photos",
+__all__ = ["Decision", "Vocabulary", "check", "term_problem", "load_vocabulary", "rule_applies", "hidden_photos",
            "disclaimer", "add_consent", "revoke_consent", "set_region"]
 
 REASON_QUERY = "the query asks for photos of children"
@@ -16,6 +17,32 @@ REASON_PHOTO = "the photo may show a child and has no parent's consent"
 def load_vocabulary(con) -> Vocabulary:
     return Vocabulary.from_rows(con.execute(
         "select term, lang, match, decision from policy_terms order by lang, term").fetchall())
+
+
+_SCRIPTS = {"en": "LATIN", "ru": "CYRILLIC"}
+
+
+def term_problem(term: str, lang: str) -> str | None:
+    """Why a vocabulary term cannot be stored, or None. Terms are plain words matched whole after
+    normalisation: a wildcard or pattern would match nothing (or, taken literally, mislead the
+    analyst who wrote it), and a word in the other language's script would shadow that language."""
+    words = term.split()
+    if not words:
+        return "the term is empty"
+    bad = sorted({c for c in "".join(words) if not (c.isalnum() or c in "-'’")})
+    if bad:
+        return (f"{term.strip()!r} has {' '.join(bad)}: terms are plain words matched whole (no wildcards "
+                "or patterns); add each form you mean, or --prefix for a stem")
+    script = _SCRIPTS[lang]
+    letters = [c for c in "".join(words) if c.isalpha()]
+    if not letters:
+        return f"{term.strip()!r} has no letters"
+    foreign = sorted({c for c in letters if not unicodedata.name(c, "").startswith(script)})
+    if foreign:
+        other = "ru" if lang == "en" else "en"
+        return (f"{term.strip()!r} has letters that are not {script.title()} ({''.join(foreign)}) but --lang "
+                f"is {lang}; pass --lang {other} if it is a {other} word")
+    return None
 
 
 def rule_applies(con, region: str | None) -> bool:

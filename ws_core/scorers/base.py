@@ -41,8 +41,12 @@ def save_scorer(scorer: Scorer, path: Path) -> str:
     data = buf.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)     # a full disk must not leave half a file behind
+        raise
     return hashlib.sha256(data).hexdigest()
 
 
