@@ -181,13 +181,14 @@ def test_second_nightly_does_no_model_work(db):
     result = run_nightly(db, [SAMPLE_DIR], folds=3, log=lines.append)
     outcomes = dict(result.stages)
     assert outcomes["ingest"] == "0 new or changed rows, 0 quarantined"
+    assert outcomes["files"] == "74 of 74 photo files ok"
     assert outcomes["embed"] == "0 photos and 0 texts embedded, 0 failed"
     assert outcomes["train"].startswith("trained: nothing changed; active: ")
     assert (outcomes["policy"], outcomes["score"]) == ("unchanged", "unchanged")
     con = wsdb.connect_read_only(db)
     assert table(con, "select count(*) from models") == [(9,)]
     assert table(con, "select job, count(*) from job_runs group by job order by job") == [
-        (j, 2) for j in ("embed", "ingest", "policy", "report", "score", "train")]
+        (j, 2) for j in ("embed", "files", "ingest", "policy", "report", "score", "train")]
     con.close()
 
 
