@@ -47,3 +47,22 @@ def shared_data() -> Path:
 
 def table(con, sql, params=()):
     return con.execute(sql, list(params)).fetchall()
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """The nightly chain run once on the shipped sample with the real encoders."""
+    from jobs.nightly import STAGES, run_nightly
+    db = tmp_path_factory.mktemp("nightly") / "ws.duckdb"
+    result = run_nightly(db, [SAMPLE_DIR], folds=3, log=lambda m: None)
+    assert [s for s, _ in result.stages] == list(STAGES)
+    return db
+
+
+@pytest.fixture
+def db(built, tmp_path, monkeypatch) -> Path:
+    """A private copy of the built database (its model files stay where they are)."""
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(built, copy)
+    monkeypatch.setenv("WS_DB", str(copy))
+    return copy

@@ -1,5 +1,6 @@
 """Scores, search, reporting views, the report and the nightly chain, on the shipped sample with the
-real bundled encoders (one nightly run per module, copied for tests that change the database)."""
+real bundled encoders (one nightly run per session, `built` in conftest, copied for tests that change
+the database)."""
 import json
 import os
 import shutil
@@ -19,23 +20,6 @@ from ws_core.search import Searcher, top_candidates
 from tests.conftest import table
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("nightly") / "ws.duckdb"
-    result = run_nightly(db, [SAMPLE_DIR], folds=3, log=lambda m: None)
-    assert [s for s, _ in result.stages] == ["ingest", "files", "embed", "train", "policy", "score", "report"]
-    return db
-
-
-@pytest.fixture
-def db(built, tmp_path, monkeypatch) -> Path:
-    """A private copy of the built database (its model files stay where they are)."""
-    copy = tmp_path / "copy.duckdb"
-    shutil.copy(built, copy)
-    monkeypatch.setenv("WS_DB", str(copy))
-    return copy
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def sql(db, query, params, fmt):
                 raise click.ClickException("the statement returned no rows (only queries are allowed)")
             frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     except sa.exc.DBAPIError as exc:
-        msg = str(exc.orig).strip()
+        msg = str(exc.orig).strip().splitlines()[0]      # DuckDB adds the query and a caret below
         if "Could not set lock" in msg:
             raise click.ClickException(wsdb.locked_message(db)) from None
         refused = wsdb.refusal(msg)
