@@ -24,6 +24,7 @@ class IngestResult:
     rows_in: int
     rows_out: int
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def rejects_by_source(self) -> Counter:
         return Counter(r.source for r in self.rejects)
@@ -31,7 +32,8 @@ class IngestResult:
 
 def run_ingest(con: duckdb.DuckDBPyConnection, data_dirs: list[Path],
                descriptions: list[Path] = ()) -> IngestResult:
-    inputs = _plan(data_dirs, list(descriptions))
+    warnings: list[str] = []
+    inputs = _plan(data_dirs, list(descriptions), warnings)
     with job_run(con, "ingest") as run:
         stored = {img: (sha, path, split) for img, sha, path, split in
                   con.execute("select image, sha256, path, split from photos").fetchall()}
@@ -69,11 +71,12 @@ def run_ingest(con: duckdb.DuckDBPyConnection, data_dirs: list[Path],
                 con.executemany("insert into quarantine values (?, ?, ?, ?, ?)",
                                 [[run.run_id, r.source, r.line_no, r.raw, r.reason] for r in rejects])
         run.message = f"{len(rejects)} rows quarantined" if rejects else None
-    return IngestResult(run.run_id, run.rows_in, run.rows_out, rejects)
+    return IngestResult(run.run_id, run.rows_in, run.rows_out, rejects, warnings)
 
 
-def _plan(data_dirs: list[Path], descriptions: list[Path]) -> list[tuple[Path, object]]:
-    """Which files to read, in order; a clear error for a folder or file that is not there."""
+def _plan(data_dirs: list[Path], descriptions: list[Path], warnings: list[str]) -> list[tuple[Path, object]]:
+    """Which files to read, in order; a clear error for a folder or file that is not there, a warning
+    for a photo folder that comes without its descriptions."""
     inputs = []
     for data_dir in data_dirs:
         if not data_dir.is_dir():
@@ -86,6 +89,9 @@ def _plan(data_dirs: list[Path], descriptions: list[Path]) -> list[tuple[Path, o
         if not found and not has_photos and not own.is_file():
             names = ", ".join([s.file_name for s in DATA_FILES] + [s for s, _ in PHOTO_DIRS])
             raise WsError(f"Nothing to ingest in {data_dir}: expected any of {names}.")
+        if has_photos and not found and not own.is_file():
+            warnings.append(f"{data_dir} has photos but no {DESCRIPTIONS.file_name}: its photos load "
+                            "without descriptions, so they teach nothing until one is ingested")
         inputs += found
     for d in descriptions:
         if not d.is_file():

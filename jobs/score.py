@@ -51,7 +51,7 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
         raise WsError(f"Unknown photo set {photo_set!r}; choose from {', '.join(PHOTO_SETS)}.")
     entry = active_model(con, model_id)
     if not force:
-        same = _unchanged(con, entry["model_id"], query_set, photo_set)
+        same = _unchanged(con, entry["model_id"], query_set, photo_set, candidates)
         if same:
             with job_run(con, "score") as run:
                 run.message = f"unchanged since the last {query_set} x {photo_set} run: nothing done"
@@ -85,13 +85,15 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
     return ScoreResult(run.run_id, entry["model_id"], len(queries), len(photos), len(frame))
 
 
-def _unchanged(con, model_id, query_set, photo_set):
-    """(n_queries, n_photos) of the stored run if it is newer than every input it read."""
+def _unchanged(con, model_id, query_set, photo_set, candidates):
+    """(n_queries, n_photos) of the stored run if it is newer than every input it read and recalled
+    as many candidates as asked."""
     row = con.execute(
         "select n_queries, n_photos from score_runs r where model_id = ? and query_set = ? and photo_set = ? "
+        "and candidates = least(?, n_photos) "
         "and created_at >= (select max(finished_at) from job_runs where status = 'ok' and "
         "job in ('ingest', 'files', 'embed', 'train') and rows_out > 0)",
-        [model_id, query_set, photo_set]).fetchone()
+        [model_id, query_set, photo_set, candidates]).fetchone()
     return row
 
 

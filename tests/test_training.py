@@ -62,6 +62,38 @@ def test_folds_never_leak_a_photo_or_a_text(corpus):
     assert evaluated.max() == 1   # a pair is evaluated in one fold at most
 
 
+def test_training_only_photos_teach_in_every_fold_and_are_never_held_out(embedded):
+    """Photos of a training_only_datasets folder (more-photos) join every fold's training side."""
+    some = [im for (im,) in table(embedded, "select image from photos where split = 'train' order by image limit 9")]
+    embedded.execute("update photos set dataset = 'more-photos' where image in (select unnest(?))", [some])
+    corpus = load_corpus(embedded, "fake-image/v1", "fake-text/v1")
+    only = {corpus.image_index[im] for im in some}
+    assert set(np.flatnonzero(corpus.training_only)) == only
+    fold = training.photo_folds(corpus, 3, seed=0)
+    assert set(fold[sorted(only)]) == {-1}
+    described = set(corpus.descriptions_of())
+    for f in range(3):
+        _, _, hidden, train_photos = training.split(corpus, fold, f)
+        assert only & described <= set(train_photos.tolist())
+        assert not set(corpus.text_photo[hidden]) & only
+
+
+def test_calibrated_scores_never_tie_where_raw_scores_differ():
+    from ws_core.scorers.pair import Calibration
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=3000)
+    target = np.clip(0.6 * (raw > 0.2) + rng.normal(0, 0.25, 3000), 0, 1)
+    cal = Calibration.fit(raw, target)
+    grid = np.sort(np.r_[rng.normal(size=20000) * 3, raw])
+    grid = np.unique(grid)
+    out = cal.predict(grid)
+    assert np.all(np.diff(out) > 0) and out.min() > 0 and out.max() < 1
+    # still the isotonic fit where it is flat between knots' levels: close on the training scores
+    from sklearn.isotonic import IsotonicRegression
+    iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(raw, target)
+    assert np.abs(cal.predict(raw) - iso.predict(raw)).mean() < 0.01
+
+
 def test_word_vectors_are_tf_idf_of_words_in_two_descriptions():
     words = WordVectors.fit(["A dog runs.", "a dog sleeps", "the cat runs"])
     assert words.vocabulary == ["dog", "runs"]     # stop words out, words of one description out

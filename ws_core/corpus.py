@@ -15,6 +15,7 @@ class Corpus:
     text_encoder: str
     images: list[str]
     image_split: np.ndarray          # 'train' / 'test' per photo
+    training_only: np.ndarray        # bool per photo: its dataset only teaches, never held out
     features: np.ndarray             # photos x 1280, raw pooled features
     label_probs: np.ndarray          # photos x 1000, top-10 probabilities (others 0)
     texts: list[str]
@@ -72,7 +73,8 @@ class Corpus:
 
 def load_corpus(con, image_encoder: str, text_encoder: str) -> Corpus:
     photos = con.execute(
-        "select p.image, p.split, e.vector from photos p join image_embeddings e "
+        "select p.image, p.split, e.vector, p.dataset in (select dataset from training_only_datasets) "
+        "from photos p join image_embeddings e "
         "on e.image = p.image and e.encoder = ? order by p.image", [image_encoder]).fetchall()
     if not photos:
         raise WsError(f"No photo vectors for encoder {image_encoder}: run `ws embed` first.")
@@ -102,6 +104,7 @@ def load_corpus(con, image_encoder: str, text_encoder: str) -> Corpus:
     return Corpus(
         image_encoder=image_encoder, text_encoder=text_encoder, images=images,
         image_split=np.asarray([r[1] for r in photos]),
+        training_only=np.asarray([bool(r[3]) for r in photos]),
         features=np.asarray([r[2] for r in photos], dtype=np.float32),
         label_probs=label_probs, texts=text_ids, raw_texts=[r[5] for r in texts],
         text_vectors=np.asarray([r[4] for r in texts], dtype=np.float32),

@@ -45,9 +45,10 @@ class Evaluation:
 
 
 def photo_folds(corpus: Corpus, folds: int, seed: int) -> np.ndarray:
-    """A fold per train photo (judged or extra), -1 for test photos; a text follows its photo."""
+    """A fold per train photo (judged or extra), -1 for test photos and for photos of training-only
+    datasets (they join every fold's training side); a text follows its photo."""
     rng = np.random.default_rng(seed)
-    train = np.flatnonzero(corpus.image_split == "train")
+    train = np.flatnonzero((corpus.image_split == "train") & ~corpus.training_only)
     fold = np.full(len(corpus.images), -1)
     fold[train] = rng.permutation(len(train)) % folds
     return fold

@@ -34,6 +34,8 @@ def ingest(db, data_dirs, descriptions):
                f"wrote {result.rows_out} new or changed rows")
     click.echo("now stored: " + ", ".join(
         f"{counts[t]} {t}" for t in ("photos", "texts", "expert_annotations", "crowd_annotations")))
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
     if result.rejects:
         by_source = ", ".join(f"{s}: {n}" for s, n in sorted(result.rejects_by_source().items()))
         click.echo(f"warning: {len(result.rejects)} rows quarantined ({by_source}); "

@@ -379,8 +379,17 @@ class TwoTower(Scorer):
         return self._joined("txt", torch.from_numpy(vectors))
 
     def score(self, corpus, img, txt):
-        fi, ti = self.project(corpus, img, txt)
-        return (np.einsum("ij,ij->i", fi, ti) + 1) / 2
+        """Each distinct photo and text projected once, the pairs' cosines taken in chunks: a
+        retrieval matrix of millions of pairs never holds a per-pair copy of the 1280-d vectors."""
+        u_img, img_inv = np.unique(img, return_inverse=True)
+        u_txt, txt_inv = np.unique(txt, return_inverse=True)
+        fi = self.project_photos(corpus)[u_img]
+        ti = self.project_texts(corpus.text_vectors[u_txt])
+        out = np.empty(len(img), dtype=fi.dtype)
+        for start in range(0, len(img), 65536):
+            sl = slice(start, start + 65536)
+            out[sl] = np.einsum("ij,ij->i", fi[img_inv[sl]], ti[txt_inv[sl]])
+        return (out + 1) / 2
 
     def state(self):
         return {"mean": self.mean, "std": self.std,
