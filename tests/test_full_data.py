@@ -31,6 +31,16 @@ def test_full_data_ingest(con, shared_data):
     run_ingest(con, [extra], [extra / "photo_descriptions.tsv"])
     assert table(con, COUNTS) == [(1463, 7315, 5822, 47830, 0)]
 
+    # the 6128 more photos, resized copies for training only: their own descriptions are picked up
+    more = shared_data / "more-photos"
+    result = run_ingest(con, [more])
+    assert result.rejects == [] and result.warnings == []
+    assert table(con, COUNTS) == [(7591, 37955, 5822, 47830, 0)]
+    assert table(con, "select dataset, count(*) from photos group by all order by all") == [
+        ("extra-photos", 363), ("more-photos", 6128), ("with-sense", 1100)]
+    assert run_ingest(con, [ws, extra, more], [desc]).rows_out == 0
+    assert table(con, COUNTS) == [(7591, 37955, 5822, 47830, 0)]
+
 
 def test_full_data_embeds_every_photo_and_text(con, shared_data, tmp_path):
     """The real bundled encoders over all 1463 photos and 7315 texts (about 2 minutes), then the

@@ -4,6 +4,7 @@ import pytest
 
 from jobs import ingest as ingest_job
 from jobs.ingest import run_ingest
+from ws_core.cli import main
 from ws_core.errors import WsError
 from ws_core.ingest.photos import MAX_PIXELS
 from tests.conftest import table
@@ -87,6 +88,19 @@ def test_another_folder_adds_rows_and_keeps_the_first(con, sample, tmp_path):
         assert set(before[t]) <= set(after[t])
     assert table(con, "select dataset, count(*) from photos group by 1 order by 1") == [
         ("extra", 2), ("sample", 74)]
+
+
+def test_a_photo_folder_without_descriptions_loads_with_a_warning(runner, con, sample, tmp_path):
+    con.close()
+    bare = tmp_path / "bare"
+    (bare / "train_images").mkdir(parents=True)
+    for p in sorted((sample / "train_images").iterdir())[:3]:
+        shutil.copy(p, bare / "train_images" / f"bare_{p.name}")
+    out = runner.invoke(main, ["ingest", "--data", str(bare)])
+    assert out.exit_code == 0, out.output
+    assert out.stderr == (f"warning: {bare} has photos but no photo_descriptions.tsv: its photos load without "
+                          "descriptions, so they teach nothing until one is ingested\n")
+    assert "now stored: 3 photos, 0 texts" in out.stdout
 
 
 def test_corrupted_sample_quarantines_each_fault_once(runner, sample, ws_db):

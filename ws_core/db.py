@@ -75,21 +75,24 @@ def damaged_message(path: Path, exc: BaseException) -> str:
 
 def check_intact(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """DuckDB reads blocks lazily, so a truncated file opens and answers some queries before failing.
-    Its header says how many blocks the file holds: a file shorter than that was cut."""
+    Every table's stored segments name their blocks: a block beyond the end of the file means the file
+    was cut. (The header's block count is no measure: DuckDB trims free blocks off the end.) About
+    30 ms on the full data."""
     try:
-        row = con.execute("select block_size, total_blocks from pragma_database_size() "
-                          "where database_name = current_database()").fetchone()
+        block_size = con.execute("select block_size from pragma_database_size() "
+                                 "where database_name = current_database()").fetchone()[0]
+        tables = [t for (t,) in con.execute("select table_name from duckdb_tables() "
+                                            "where database_name = current_database() and not temporary").fetchall()]
+        last = max((con.execute("select max(block_id) from pragma_storage_info(?) where persistent",
+                                [t]).fetchone()[0] or -1 for t in tables), default=-1)
     except duckdb.Error as exc:
         raise WsError(damaged_message(path, exc)) from None
-    if row is None or not path.exists():
+    if not path.exists():
         return
-    block_size, blocks = row
-    # three 4 KiB headers come before the blocks (DuckDB's storage format)
-    needed = 3 * 4096 + blocks * block_size
-    size = path.stat().st_size
-    if size < needed:
+    on_disk = (path.stat().st_size - 3 * 4096) // block_size      # three 4 KiB headers, then blocks
+    if last >= on_disk:
         raise WsError(damaged_message(
-            path, f"the file is {size} bytes but its header lists {blocks} blocks of {block_size} bytes"))
+            path, f"its tables use block {last} but the file holds {on_disk} blocks of {block_size} bytes"))
 
 
 def locked_message(path: Path) -> str:
