@@ -240,6 +240,28 @@ def test_report_sections(built):
     assert html.count('src="data:image/png;base64,') == 5       # experts, crowd, target, board, calibration
     assert html.count('class="disclaimer"') == 2
     assert "http://" not in html and "https://" not in html    # nothing fetched from the network
+    assert "<h3>Whole-catalogue ranking (active model, children rule off)</h3>" in html
+    assert "Against the whole catalogue (74 photos) instead of the test photos" in html
+
+
+def test_catalogue_view_ranks_each_test_query_against_every_photo(db):
+    con = wsdb.connect(db)
+    rows = table(con, "select scope, n_photos, n_queries from rpt_catalogue_retrieval r join models m "
+                      "using (model_id) where m.is_active order by scope")
+    assert rows == [("all photos", 74, 60), ("catalogue", 74, 60)]
+    # a training-only dataset leaves the catalogue scope, not the 'all photos' one; ranks only improve
+    before = dict(table(con, "select scope, mrr from rpt_catalogue_retrieval"))
+    con.execute("update photos set dataset = 'more-photos' where split = 'train'")
+    after = dict(table(con, "select scope, mrr from rpt_catalogue_retrieval"))
+    assert after["all photos"] == before["all photos"] and after["catalogue"] > before["catalogue"]
+    assert table(con, "select n_photos from rpt_catalogue_retrieval where scope = 'catalogue'") == [(12,)]
+    # on the 12 test photos alone, the catalogue view agrees with rpt_retrieval_metrics
+    on_test = table(con, "select r_at_1, r_at_5, r_at_10, mrr from rpt_retrieval_metrics r join models m "
+                         "using (model_id) where m.is_active and policy = 'off'")[0]
+    cat = table(con, "select r_at_1, r_at_5, r_at_10, mrr from rpt_catalogue_retrieval r join models m "
+                     "using (model_id) where m.is_active and scope = 'catalogue'")[0]
+    assert cat == pytest.approx(on_test)
+    con.close()
 
 
 def test_report_renders_in_headless_chromium(built, tmp_path):
