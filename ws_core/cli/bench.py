@@ -116,3 +116,51 @@ def search_cmd(queries, synthetic, db):
     """Search latency with the model loaded: over the indexed photos and over many synthetic ones."""
     from ..bench import search_benchmark
     _table(search_benchmark(db, queries, synthetic), header=("measure", "value"))
+
+
+@bench.command("stages")
+@click.option("--data", "data_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Data folders to ingest (default: the full data beside the repo, with more-photos).")
+@click.option("--descriptions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="A new DuckDB file to build (it must not exist: the benchmark starts from empty).")
+def bench_stages(data_dirs, descriptions, folds, db):
+    """The nightly's stages from an empty database, each in its own process: wall time and peak RSS.
+
+    Each stage is the `ws` command a user would run, so a stage's peak memory is its own."""
+    import os
+    import subprocess
+    import sys
+    import time
+    if db.exists():
+        raise click.BadParameter(f"{db} exists; the benchmark builds a new database", param_hint="--db")
+    if not data_dirs:
+        data_dirs = [SHARED / "with-sense", SHARED / "extra-photos", SHARED / "more-photos"]
+        descriptions = descriptions or [SHARED / "photo-descriptions" / "photo_descriptions.tsv"]
+    d = ["--db", str(db)]
+    ingest = [a for x in data_dirs for a in ("--data", str(x))] + \
+             [a for x in descriptions for a in ("--descriptions", str(x))]
+    stages = [("ingest", ["ingest", *d, *ingest]), ("files", ["files", *d]), ("embed", ["embed", *d]),
+              ("train", ["train", *d, "--folds", str(folds)]), ("policy", ["policy", "run", *d]),
+              ("score test x test", ["score", *d]),
+              ("score test x all", ["score", *d, "--photos", "all", "--candidates", "20000"]),
+              ("report", ["report", *d])]
+    rows, total = [], 0.0
+    for name, args in stages:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "ws_core.cli", *args],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        err = proc.stderr.read()          # drained before waiting: a full pipe would block the stage
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        total += wall
+        last = (err.strip().splitlines() or ["failed"])[-1]
+        rows.append((name, f"{wall:.1f}", f"{usage.ru_maxrss / 1e6:.2f}", "ok" if proc.returncode == 0 else last))
+        click.echo(f"{name}: {wall:.1f} s", err=True)
+        if proc.returncode != 0:
+            break
+    rows.append(("total", f"{total:.1f}", "", ""))
+    _table(rows, ("stage", "wall s", "peak RSS GB", "outcome"))
+

@@ -35,6 +35,23 @@ def nightly(data_dirs, descriptions, folds, wait, report_dir, db):
 
 
 @click.command()
+@db_option
+@user_errors
+def files(db):
+    """Check that every stored photo's file is still on disk and unchanged (the nightly's second stage).
+
+    A missing or changed file keeps its photo out of search, scores and the report until it returns.
+    """
+    from jobs.files import run_files
+    con = wsdb.connect(db)
+    try:
+        result = run_files(con)
+    finally:
+        con.close()
+    click.echo(f"files: {result.summary()}")
+
+
+@click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for index.html (default: <db>.artifacts/report).")
 @db_option
