@@ -9,19 +9,16 @@ stored. Batch work has no latency budget and full scoring shares the photo-side 
 the catalogue outgrows BATCH_CANDIDATES. A run replaces
 the previous rows of the same (model, query set, photo set) in one transaction.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pandas as pd
-from tqdm import tqdm
 
-from ws_core.corpus import load_corpus
 from ws_core.db import staged, transaction
 from ws_core.errors import WsError
 from ws_core.jobrun import job_run
-from ws_core.search import active_model, load_model, top_candidates, tower_of
-from ws_core.training import score_matrix
 
 QUERY_SETS = {
     "test": "is_test_query",
@@ -45,6 +42,8 @@ class ScoreResult:
 def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set: str = "test",
               model_id: str | None = None, force: bool = False,
               candidates: int = BATCH_CANDIDATES) -> ScoreResult:
+    from ws_core.corpus import load_corpus
+    from ws_core.search import active_model, load_model
     if query_set not in QUERY_SETS:
         raise WsError(f"Unknown query set {query_set!r}; choose from {', '.join(QUERY_SETS)}.")
     if photo_set not in PHOTO_SETS:
@@ -98,6 +97,11 @@ def _unchanged(con, model_id, query_set, photo_set, candidates):
 
 
 def _score(corpus, model, queries, photos, candidates) -> pd.DataFrame:
+    import pandas as pd
+    from tqdm import tqdm
+
+    from ws_core.search import top_candidates, tower_of
+    from ws_core.training import score_matrix
     names = np.asarray(corpus.images)
     texts = np.asarray(corpus.texts)
     parts = []

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-import sqlalchemy as sa
 
 from .config import SCHEMA_DIR, SQL_DIR
 from .errors import WsError
@@ -159,11 +158,12 @@ def analyst_url(path: Path) -> str:
     return f"duckdb:///{path.resolve()}?{query}"
 
 
-def analyst_engine(path: Path) -> sa.Engine:
+def analyst_engine(path: Path):
     if not path.exists():
         raise WsError(f"No database at {path}: run `ws ingest` first (or point --db / WS_DB at one).")
     con = connect_read_only(path)     # a damaged file is reported once, in one line, before SQLAlchemy
     con.close()
+    import sqlalchemy as sa
     return sa.create_engine(analyst_url(path))
 
 

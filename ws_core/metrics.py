@@ -1,7 +1,12 @@
 """Quality measures (../shared/docs/EVALUATION.md): agreement with human judgments and retrieval."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-from scipy.stats import kendalltau
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def expert_tau_c(pairs: pd.DataFrame) -> float:
@@ -12,12 +17,14 @@ def expert_tau_c(pairs: pd.DataFrame) -> float:
     p = p[p["text_id"].str.split("#").str[0] != p["image"]]
     human = np.concatenate([p["expert_1"], p["expert_2"], p["expert_3"]])
     model = np.tile(p["score"].to_numpy(), 3)
+    from scipy.stats import kendalltau    # scipy.stats takes 0.8 s to import: not at `ws` start-up
     return float(kendalltau(model, human, variant="c").statistic)
 
 
 def crowd_tau_b(pairs: pd.DataFrame) -> float:
     """One row per crowd pair, human value = share_yes. pairs: score, share_yes."""
     p = pairs.dropna(subset=["share_yes"])
+    from scipy.stats import kendalltau
     return float(kendalltau(p["score"], p["share_yes"], variant="b").statistic)
 
 

@@ -1,13 +1,17 @@
 """Honest evaluation: grouped K-fold by photo, out of fold, then the test queries scored once."""
+from __future__ import annotations
+
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import metrics
-from .corpus import Corpus
-from .scorers import KINDS
-from .scorers.base import Scorer
+from typing import TYPE_CHECKING
+
+
+if TYPE_CHECKING:
+    from .corpus import Corpus
+    from .scorers.base import Scorer
 
 # The leaderboard's models: name -> (kind, hyperparameter overrides).
 MODELS = {
@@ -30,6 +34,7 @@ TAU_C_FLOOR = 0.50
 
 
 def make_scorer(name: str, **extra) -> Scorer:
+    from .scorers import KINDS     # torch: imported when a model is made, not for `ws train --help`
     kind, overrides = MODELS[name]
     cls = KINDS[kind]
     return cls(cls.Params(**{**overrides, **extra}))
@@ -78,6 +83,7 @@ def cross_validate(corpus: Corpus, name: str, folds: int = 5, seed: int = 0,
                    overrides: dict | None = None) -> Evaluation:
     """Out-of-fold agreement with the judgments (on the pairs inside one fold) and retrieval of
     each held-out photo by its own descriptions among the fold's photos."""
+    from . import metrics
     start = time.perf_counter()
     t = corpus.targets
     fold = photo_folds(corpus, folds, seed)
@@ -125,6 +131,7 @@ def score_matrix(model: Scorer, corpus: Corpus, queries: np.ndarray, photos: np.
 
 
 def evaluate_test(model: Scorer, corpus: Corpus) -> dict:
+    from . import metrics
     queries, photos, relevant = test_queries(corpus)
     if len(queries) == 0:
         return {}

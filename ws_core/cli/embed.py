@@ -1,7 +1,5 @@
 import click
 
-from jobs.embed import run_embed
-
 from .. import db as wsdb
 from ..encoders import DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER, IMAGE_VERSIONS, TEXT_VERSIONS
 from .common import db_option, user_errors
@@ -25,6 +23,7 @@ def embed(db, image_enc, text_enc, batch_size, limit):
 
     Already-embedded rows are skipped by content hash: a rerun with nothing new loads no model.
     """
+    from jobs.embed import run_embed
     con = wsdb.connect(db)
     try:
         result = run_embed(con, image_enc, text_enc, batch_size=batch_size, limit=limit)

@@ -2,8 +2,6 @@ from pathlib import Path
 
 import click
 
-from jobs.ingest import run_ingest
-
 from .. import db as wsdb
 from .common import db_option, user_errors
 
@@ -24,6 +22,7 @@ def ingest(db, data_dirs, descriptions):
     """
     if not data_dirs and not descriptions:
         raise click.UsageError("give at least one --data folder or --descriptions file")
+    from jobs.ingest import run_ingest
     con = wsdb.connect(db)
     try:
         result = run_ingest(con, list(data_dirs), list(descriptions))

@@ -4,7 +4,6 @@ from contextlib import contextmanager
 import click
 import duckdb
 
-from jobs.policy import run_policy
 
 from .. import db as wsdb
 from .. import policy
@@ -82,6 +81,7 @@ def check_cmd(text, lang, region, as_json, db):
 def run_cmd(image_enc, recall, force, db):
     """Flag queries and photos (descriptions, pixels); rebuilt only when inputs changed."""
     with _writer(db) as con:
+        from jobs.policy import run_policy
         result = run_policy(con, image_enc, PixelParams(recall_target=recall), force,
                             log=lambda m: click.echo(m, err=True))
     if result.run_id is None:

@@ -1,6 +1,4 @@
 import click
-import pandas as pd
-import sqlalchemy as sa
 
 from .. import db as wsdb
 from .common import db_option, user_errors
@@ -19,6 +17,8 @@ def sql(db, query, params, fmt):
 
     Example: ws sql "select * from rpt_data_quality where source like :s" -p s=%expert%
     """
+    import pandas as pd
+    import sqlalchemy as sa
     bound = {}
     for p in params:
         name, sep, value = p.partition("=")

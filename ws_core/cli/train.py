@@ -1,6 +1,5 @@
 import click
 
-from jobs.train import run_train
 
 from .. import db as wsdb
 from ..config import artifacts_dir
@@ -35,6 +34,7 @@ def train(db, models, folds, seed, image_enc, text_enc, force):
     names = list(MODELS) if "all" in models else list(dict.fromkeys(models))
     con = wsdb.connect(db)
     try:
+        from jobs.train import run_train
         result = run_train(con, artifacts_dir(db), names, folds, seed, image_enc, text_enc, force,
                            log=lambda m: click.echo(m, err=True))
         board = con.execute(LEADERBOARD).df()

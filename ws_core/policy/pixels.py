@@ -8,11 +8,6 @@ error, so precision is what gives.
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 
 @dataclass
@@ -34,6 +29,9 @@ class PixelClassifier:
 
 
 def _model(c: float):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000, class_weight="balanced"))
 
 
@@ -44,6 +42,8 @@ def threshold_for_recall(scores: np.ndarray, labels: np.ndarray, recall: float) 
 
 
 def fit(features: np.ndarray, labels: np.ndarray, params: PixelParams | None = None) -> PixelClassifier:
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
     params = params or PixelParams()
     labels = labels.astype(bool)
     n_pos, n_neg = int(labels.sum()), int((~labels).sum())
