@@ -107,3 +107,15 @@ def test_locked_database_gives_a_clear_message(ws_db, tmp_path):
     import os
     assert (f"Error: Database {ws_db} is in use by another process (pid {os.getpid()}), which holds its "
             "write lock; wait for it to finish and try again.") in out.stdout
+
+
+def test_the_command_line_starts_without_heavy_libraries():
+    """`ws --help` must answer at once: torch, transformers, sklearn, scipy, pandas, sqlalchemy and
+    onnxruntime are imported by the commands that use them, not at start-up."""
+    import subprocess
+    import sys
+    code = ("import sys; from ws_core.cli import main\n"
+            "heavy = ['torch', 'transformers', 'sklearn', 'scipy', 'pandas', 'sqlalchemy', 'onnxruntime', 'PIL']\n"
+            "print(' '.join(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
