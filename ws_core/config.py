@@ -3,6 +3,10 @@ import os
 from pathlib import Path
 
 DEFAULT_DB = "ws.duckdb"
+# Calibrated scores estimate the judges' mean on 0..1, where the expert scale puts "has elements of
+# the photo but does not match" at 1/3 and "matches up to some details" at 2/3: below the midpoint a
+# pair is more likely judged a miss than a match. Shown, but marked weak ("no photo matches this well").
+WEAK_BELOW = 0.5
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = REPO_ROOT / "schema"
 SQL_DIR = REPO_ROOT / "sql"

@@ -14,13 +14,15 @@ import numpy as np
 
 from . import policy
 from .corpus import load_corpus
-from .errors import WsError
+from .config import WEAK_BELOW
+from .errors import WsError, WsUsageError
 from .scorers import load_scorer
 from .scorers.bridges import TwoTower
 from .scorers.pair import PairScorer
 
 CANDIDATES = 1000        # re-ranking 1000 photos costs about 15 ms here (ws bench search)
-MAX_QUERY_CHARS = 1000   # MiniLM reads 256 tokens; a longer "query" is a paste accident
+MAX_QUERY_CHARS = 1000   # MiniLM reads 256 tokens (about 1000 characters): the rest is cut, with a note
+
 
 
 @dataclass
@@ -30,6 +32,10 @@ class Hit:
     path: str
     score: float
 
+    @property
+    def weak(self) -> bool:
+        return self.score < WEAK_BELOW
+
 
 @dataclass
 class SearchResult:
@@ -38,11 +44,31 @@ class SearchResult:
     reason: str | None = None
     evidence: list[str] = field(default_factory=list)
     results: list[Hit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def all_weak(self) -> bool:
+        return bool(self.results) and all(h.weak for h in self.results)
 
     def to_json(self) -> dict:
         return {"query": self.query, "disclaimer": self.disclaimer,
-                "results": [{"rank": h.rank, "image": h.image, "path": h.path, "score": round(h.score, 6)}
-                            for h in self.results]}
+                "results": [{"rank": h.rank, "image": h.image, "path": h.path, "score": round(h.score, 6),
+                             "weak": h.weak} for h in self.results],
+                **({"notes": self.notes} if self.notes else {})}
+
+
+def prepare_query(text: str) -> tuple[str, list[str]]:
+    """The query as search reads it, and notes for the user: spaces collapsed, cut to what the
+    encoder reads. An empty query is a usage mistake (WsUsageError)."""
+    query = " ".join(text.split())
+    if not query:
+        raise WsUsageError("The query is empty: describe the scene you are looking for.")
+    notes = []
+    if len(query) > MAX_QUERY_CHARS:
+        notes.append(f"the query is {len(query)} characters long; only the first {MAX_QUERY_CHARS}, "
+                     "what the text encoder reads, were used")
+        query = query[:MAX_QUERY_CHARS]
+    return query, notes
 
 
 def active_model(con, model_id: str | None = None) -> dict:
@@ -133,26 +159,23 @@ class Searcher:
                                        np.full(len(self.visible), self.slot))[0][:, :stage_one_dims(tower)]
             self.index_rows = self.visible          # the photo behind each row of the index
 
-    def search(self, text: str, top: int = 10) -> SearchResult:
-        query = " ".join(text.split())
-        if not query:
-            raise WsError("The query is empty: describe the scene you are looking for.")
-        if len(query) > MAX_QUERY_CHARS:
-            raise WsError(f"The query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}.")
+    def search(self, text: str, top: int = 10, min_score: float = 0.0) -> SearchResult:
+        query, notes = prepare_query(text)
         decision = policy.check(query, self.vocab)
         if decision.is_child and self.rule:
-            return SearchResult(text, self.disclaimer, decision.reason, decision.evidence)
+            return SearchResult(text, self.disclaimer, decision.reason, decision.evidence, notes=notes)
         with _one_torch_thread():
             self.corpus.text_vectors[self.slot] = self.encoder.encode([query])[0]
             self.corpus.raw_texts[self.slot] = query
             photos = self.candidates()
             if len(photos) == 0:
-                return SearchResult(text, evidence=decision.evidence)
+                return SearchResult(text, evidence=decision.evidence, notes=notes)
             scores = self.scorer.score(self.corpus, photos, np.full(len(photos), self.slot))
         order = np.lexsort((np.asarray(self.corpus.images)[photos], -scores))[:top]
-        return SearchResult(text, evidence=decision.evidence, results=[
-            Hit(r + 1, self.corpus.images[photos[i]], self.paths[photos[i]], float(scores[i]))
-            for r, i in enumerate(order)])
+        hits = [Hit(r + 1, self.corpus.images[photos[i]], self.paths[photos[i]], float(scores[i]))
+                for r, i in enumerate(order)]
+        return SearchResult(text, evidence=decision.evidence, notes=notes,
+                            results=[h for h in hits if h.score >= min_score])
 
     def candidates(self) -> np.ndarray:
         if self.index is None:

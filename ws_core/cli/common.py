@@ -5,7 +5,7 @@ import functools
 import click
 
 from ..config import resolve_db
-from ..errors import WsError
+from ..errors import WsError, WsUsageError
 
 db_option = click.option(
     "--db", "db", type=click.Path(dir_okay=False), default=None,
@@ -25,6 +25,8 @@ def user_errors(fn):
         path = resolve_db(db)
         try:
             return fn(*args, db=path, **kwargs)
+        except WsUsageError as exc:
+            raise click.UsageError(str(exc)) from exc
         except WsError as exc:
             raise click.ClickException(str(exc)) from exc
         except OSError as exc:

@@ -6,6 +6,7 @@ import click
 from jobs.score import BATCH_CANDIDATES, PHOTO_SETS, QUERY_SETS, run_score
 
 from .. import db as wsdb
+from ..config import WEAK_BELOW
 from .common import db_option, user_errors
 
 
@@ -39,35 +40,81 @@ def score(query_set, photo_set, model_id, candidates, force, db):
 
 
 @click.command()
-@click.argument("text")
+@click.argument("text", required=False)
+@click.option("--file", "queries_file", type=click.File("r", encoding="utf-8", errors="replace"), default=None,
+              help="Answer every line of this file as a query (one model load for all); - reads stdin.")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help=f"Hide results scored below this (results under {WEAK_BELOW} are marked weak anyway).")
 @click.option("--region", default=None, help="Where the user is (the children rule may not apply there).")
 @click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
               help="Language of the disclaimer.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: query, disclaimer, results.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with --file: one JSON object a line).")
 @click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a page with the thumbnails to this file.")
+              help="Also write a page with the thumbnails to this file (one query only).")
 @db_option
 @user_errors
-def search(text, top, region, lang, as_json, html, db):
-    """Find the photos that best fit TEXT, with the active model and the children rule applied."""
-    from ..search import Searcher
+def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
+    """Find the photos that best fit TEXT, with the active model and the children rule applied.
+
+    Scores are calibrated to the judges' scale: a result under 0.5 is marked weak, and when every
+    result is weak the answer says that no photo matches this well.
+    """
+    from .. import policy
+    from ..search import prepare_query
+    if (text is None) == (queries_file is None):
+        raise click.UsageError("give a query TEXT or --file FILE (one query a line), not both")
+    if queries_file is not None and html:
+        raise click.UsageError("--html writes one query's page: use it without --file")
+    lines = [text] if text is not None else [ln.rstrip("\n") for ln in queries_file]
+    queries = [ln for ln in lines if ln.strip()]
+    if text is not None:
+        prepare_query(text)                      # an empty query is refused before anything loads
+    elif len(queries) < len(lines):
+        click.echo(f"note: {len(lines) - len(queries)} blank lines skipped", err=True)
     con = wsdb.connect_read_only(db)
     try:
-        searcher = Searcher(con, region=region, lang=lang)
+        if region is not None and not policy.region_listed(con, region):
+            rule = "on" if policy.rule_applies(con, region) else "off"
+            click.echo(f"note: region {region!r} is not in jurisdictions; the default rule applies "
+                       f"(children rule {rule})", err=True)
+        # a query answered from words alone (a child query) needs no model: answer before loading one
+        vocab, applies = policy.load_vocabulary(con), policy.rule_applies(con, region)
+        searcher = None
+        if not applies or not all(policy.check(prepare_query(q)[0], vocab).is_child for q in queries):
+            from ..search import Searcher
+            searcher = Searcher(con, region=region, lang=lang)
+        disclaimer = policy.disclaimer(con, lang)
     finally:
         con.close()
-    result = searcher.search(text, top)
+    for q in queries:
+        if searcher is not None:
+            result = searcher.search(q, top, min_score)
+        else:
+            from ..search import SearchResult
+            query, notes = prepare_query(q)
+            decision = policy.check(query, vocab)
+            result = SearchResult(q, disclaimer, decision.reason, decision.evidence, notes=notes)
+        _show(result, as_json, html, several=queries_file is not None)
+
+
+def _show(result, as_json: bool, html, several: bool) -> None:
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     if html:
         from ..report import search_page
         search_page(result, html)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
+    if several:
+        click.echo(f"# {result.query}")
     if result.disclaimer:
         click.echo(f"{result.disclaimer}\n({result.reason}: {', '.join(result.evidence)})")
         return
     if not result.results:
         click.echo("no photos to show")
+    elif result.all_weak:
+        click.echo(f"no photo matches this well (every score is under {WEAK_BELOW}); the closest:")
     for hit in result.results:
-        click.echo(f"{hit.rank:>3}  {hit.score:.3f}  {hit.path}")
+        click.echo(f"{hit.rank:>3}  {hit.score:.3f}  {hit.path}" + ("  (weak)" if hit.weak else ""))

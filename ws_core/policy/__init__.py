@@ -45,6 +45,10 @@ def term_problem(term: str, lang: str) -> str | None:
     return None
 
 
+def region_listed(con, region: str) -> bool:
+    return con.execute("select 1 from jurisdictions where region = ?", [region]).fetchone() is not None
+
+
 def rule_applies(con, region: str | None) -> bool:
     """A region not listed follows 'default'; with no region, 'default' decides."""
     rules = dict(con.execute("select region, children_rule from jurisdictions").fetchall())
