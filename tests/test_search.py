@@ -267,6 +267,7 @@ def test_cli_search_text_json_and_html(db, runner, tmp_path):
     assert [r["rank"] for r in data["results"]] == [1, 2, 3, 4]
     assert set(data["results"][0]) == {"rank", "image", "path", "score", "weak"}
     assert page.read_text().count('src="data:image/jpeg;base64,') == 4
+    assert page.read_text().count('class="hit weak"') == sum(r["weak"] for r in data["results"])
     out = runner.invoke(main, ["search", "two little girls playing", "--json"])
     data = json.loads(out.output)
     assert data["results"] == [] and data["disclaimer"].startswith("We cannot show photos")

@@ -12,6 +12,7 @@ import jinja2
 import numpy as np
 
 from . import policy
+from .config import WEAK_BELOW
 from .encoders.preprocess import PhotoError, load_rgb
 
 TEMPLATES = jinja2.Environment(
@@ -49,9 +50,11 @@ def _plot(draw) -> str:
 
 
 def search_page(result, out: Path) -> Path:
-    hits = [dict(rank=h.rank, image=h.image, score=h.score, thumb=thumbnail(h.path)) for h in result.results]
+    hits = [dict(rank=h.rank, image=h.image, score=h.score, weak=h.weak, thumb=thumbnail(h.path))
+            for h in result.results]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(TEMPLATES.get_template("search.html.j2").render(result=result, hits=hits), encoding="utf-8")
+    out.write_text(TEMPLATES.get_template("search.html.j2").render(result=result, hits=hits, weak_below=WEAK_BELOW),
+                   encoding="utf-8")
     return out
 
 
@@ -153,7 +156,7 @@ def _examples(con) -> list[dict]:
         asks = q.iloc[0].hidden_reason == policy.REASON_QUERY
         out.append({"query_id": qid, "text": q.iloc[0].query_text, "disclaimer": disclaimer if asks else None,
                     "hits": [] if asks else [
-                        {"rank": int(r.shown_rank), "image": r.image, "score": r.score,
+                        {"rank": int(r.shown_rank), "image": r.image, "score": r.score, "weak": r.score < WEAK_BELOW,
                          "own": r.image == r.own_image, "thumb": thumbnail(r.path)}
                         for r in q.itertuples() if r.shown]})
     return out
