@@ -66,7 +66,7 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
             rows.append(("photo", image, "description", 1.0,
                          f"{len(group)} of {n_described[image]} descriptions; "
                          f"{first.evidence}: {first.text}"))
-        pix_rows, metrics = _pixel_flags(con, image_version, described, texts, params, log)
+        pix_rows, metrics, linear = _pixel_flags(con, image_version, described, texts, params, log)
         rows += pix_rows
         flags = pd.DataFrame(rows, columns=["entity_kind", "entity_id", "source", "score", "evidence"])
         with transaction(con), staged(con, "staged_flags", flags):
@@ -77,18 +77,23 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
                 con.executemany("insert into policy_metrics values (?, ?, ?)",
                                 [[run.run_id, k, float(v)] for k, v in metrics.items()])
             con.execute("insert into policy_runs values (?, ?, ?, now())", [run.run_id, fp, image_version])
+            if linear:
+                con.execute("insert into policy_pixel_models (job_run_id, image_encoder, feature_mean, "
+                            "feature_scale, coef, intercept, threshold) values (?, ?, ?, ?, ?, ?, ?)",
+                            [run.run_id, image_version, linear["feature_mean"], linear["feature_scale"],
+                             linear["coef"], linear["intercept"], linear["threshold"]])
         run.rows_in = len(texts)
         run.rows_out = len(flags)
     return PolicyResult(run.run_id, flags.groupby("source").size().to_dict(), metrics)
 
 
-def _pixel_flags(con, image_version, described, texts, params, log) -> tuple[list, dict]:
+def _pixel_flags(con, image_version, described, texts, params, log) -> tuple[list, dict, dict | None]:
     photos = con.execute("select e.image, p.split, e.vector from image_embeddings e "
                          "join photos p using (image) where e.encoder = ? order by e.image",
                          [image_version]).fetchall()
     if not photos:
         log("no photo vectors: run `ws embed` for pixel flags")
-        return [], {}
+        return [], {}, None
     images = [p[0] for p in photos]
     split = np.array([p[1] for p in photos])
     features = np.array([p[2] for p in photos], dtype=np.float32)
@@ -99,7 +104,7 @@ def _pixel_flags(con, image_version, described, texts, params, log) -> tuple[lis
         clf = pixel_model.fit(features[train], labels[train], params)
     except ValueError as exc:
         log(f"pixel classifier not trained: {exc}")
-        return [], {}
+        return [], {}, None
     prob = clf.predict_proba(features)
     flagged = prob >= clf.threshold
     rows = [("photo", images[i], "pixels", float(prob[i]),
@@ -118,4 +123,4 @@ def _pixel_flags(con, image_version, described, texts, params, log) -> tuple[lis
                     "test_flagged": int(hit.sum()),
                     "test_recall": float(hit[truth].mean()) if truth.any() else float("nan"),
                     "test_precision": float(truth[hit].mean()) if hit.any() else float("nan")}
-    return rows, metrics
+    return rows, metrics, clf.linear()

@@ -9,3 +9,15 @@ create table training_only_datasets (
 
 insert into training_only_datasets (dataset, note) values
     ('more-photos', 'Flickr8k photos resized to 224 x 224 before they reached us: training only');
+
+-- The pixel classifier of a policy run, so that a photo outside the catalogue (`ws rate FILE`) is
+-- judged by the same model: p = sigmoid(((x - feature_mean) / feature_scale) . coef + intercept).
+create table policy_pixel_models (
+    job_run_id     varchar primary key,
+    image_encoder  varchar not null,
+    feature_mean   float[] not null,
+    feature_scale  float[] not null,
+    coef           float[] not null,
+    intercept      double not null,
+    threshold      double not null
+);

@@ -348,3 +348,54 @@ def test_calibration_view_bins_every_out_of_fold_score(db):
                       "having count(*) > 1)") == [(0,)]
     assert table(con, "select min(score) >= 0 and max(score) <= 1 from model_oof") == [(True,)]
     con.close()
+
+
+@pytest.fixture
+def shown_pair(db):
+    """A test query and its own photo, neither touched by the children rule, with the stored score."""
+    con = wsdb.connect_read_only(db)
+    row = table(con, "select m.query_id, m.query_text, m.image, m.score, p.path from rpt_top_matches m "
+                     "join texts t on t.text_id = m.query_id and t.image = m.image join photos p on p.image = m.image "
+                     "where m.shown and m.photo_set = 'test' order by m.query_id limit 1")[0]
+    con.close()
+    return row
+
+
+def test_rate_scores_a_catalogue_photo_as_the_score_job_does(runner, shown_pair):
+    _, text, image, stored, _ = shown_pair
+    out = runner.invoke(main, ["rate", image, text, "a city skyline at night", "two kids on a swing", "--json"])
+    assert out.exit_code == 0, out.output
+    own, other, child = [json.loads(line) for line in out.stdout.splitlines()]
+    assert own["score"] == pytest.approx(stored, abs=1e-6) and own["weak"] is (stored < 0.5)
+    assert other["score"] < own["score"] and other["disclaimer"] is None
+    assert child["score"] is None and child["disclaimer"].startswith("We cannot show photos")
+    assert child["reason"] == "the query asks for photos of children"
+
+
+def test_rate_embeds_a_new_photo_file_on_the_fly_and_stores_nothing(runner, db, shown_pair, tmp_path):
+    _, text, image, stored, path = shown_pair
+    copy = tmp_path / "new-photo.jpg"
+    shutil.copy(path, copy)
+    before = runner.invoke(main, ["sql", "select count(*) as n from photos", "--csv"]).stdout
+    out = runner.invoke(main, ["rate", str(copy), text, "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["score"] == pytest.approx(stored, abs=1e-4)   # vectors within 1e-5
+    assert runner.invoke(main, ["sql", "select count(*) as n from photos", "--csv"]).stdout == before
+
+
+def test_rate_hides_a_flagged_photo_and_refuses_bad_input(runner, db, tmp_path):
+    con = wsdb.connect_read_only(db)
+    flagged = table(con, "select image from stg_photo_policy where hidden order by image limit 1")[0][0]
+    con.close()
+    out = runner.invoke(main, ["rate", flagged, "A dog runs across the grass", "--json"])
+    assert json.loads(out.stdout)["reason"] == "the photo may show a child and has no parent's consent"
+    out = runner.invoke(main, ["rate", flagged, "A dog runs across the grass", "--json", "--region", "XX"])
+    assert out.stderr.startswith("note: region 'XX' is not in jurisdictions; the default rule applies")
+    text_file = tmp_path / "notes.jpg"
+    text_file.write_text("not a photo")
+    out = runner.invoke(main, ["rate", str(text_file), "a dog"])
+    assert out.exit_code == 1 and out.stderr.startswith(f"Error: Cannot read {text_file} as a photo: ")
+    out = runner.invoke(main, ["rate", "nowhere.jpg", "a dog"])
+    assert out.exit_code == 1
+    assert out.stderr == "Error: nowhere.jpg is neither a photo in the catalogue nor a readable file.\n"
+    assert runner.invoke(main, ["rate", flagged, " "]).exit_code == 2

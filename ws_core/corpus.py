@@ -61,6 +61,17 @@ class Corpus:
         self.hidden = np.append(self.hidden, False)
         return len(self.texts) - 1
 
+    def add_photo(self, name: str, features: np.ndarray, label_probs: np.ndarray) -> int:
+        """One extra photo, outside the catalogue and described by nothing (`ws rate FILE`). Call it
+        before any scorer has scored this corpus: their caches are keyed by the corpus' arrays."""
+        self.images = [*self.images, name]
+        self.image_index[name] = len(self.images) - 1
+        self.image_split = np.append(self.image_split, "test")
+        self.training_only = np.append(self.training_only, False)
+        self.features = np.vstack([self.features, features[None].astype(self.features.dtype)])
+        self.label_probs = np.vstack([self.label_probs, label_probs[None].astype(self.label_probs.dtype)])
+        return len(self.images) - 1
+
     def descriptions_of(self, photos: np.ndarray | None = None) -> dict[int, np.ndarray]:
         """photo index -> indices of its description texts, for the given photos (default all)."""
         idx = np.flatnonzero(self.is_description & (self.text_photo >= 0) & ~self.hidden)

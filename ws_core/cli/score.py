@@ -118,3 +118,43 @@ def _show(result, as_json: bool, html, several: bool) -> None:
         click.echo(f"no photo matches this well (every score is under {WEAK_BELOW}); the closest:")
     for hit in result.results:
         click.echo(f"{hit.rank:>3}  {hit.score:.3f}  {hit.path}" + ("  (weak)" if hit.weak else ""))
+
+
+@click.command()
+@click.argument("photo")
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--region", default=None, help="Where the user is (the children rule may not apply there).")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
+              help="Language of the disclaimer.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object a text.")
+@db_option
+@user_errors
+def rate(photo, texts, region, lang, as_json, db):
+    """How well does each TEXT fit PHOTO, from 0 to 1 (calibrated; under 0.5 is weak).
+
+    PHOTO is a catalogue photo name or a photo file (embedded on the fly, not stored). A text that
+    asks for children, or a photo the children rule hides, gets the disclaimer instead of a score.
+    """
+    from .. import policy
+    from ..rate import rate as rate_texts
+    from ..search import prepare_query
+    for t in texts:
+        prepare_query(t)                            # an empty text is a usage mistake: before any load
+    con = wsdb.connect_read_only(db)
+    try:
+        if region is not None and not policy.region_listed(con, region):
+            rule = "on" if policy.rule_applies(con, region) else "off"
+            click.echo(f"note: region {region!r} is not in jurisdictions; the default rule applies "
+                       f"(children rule {rule})", err=True)
+        ratings = rate_texts(con, photo, list(texts), region, lang)
+    finally:
+        con.close()
+    for r in ratings:
+        for note in r.notes:
+            click.echo(f"note: {note}", err=True)
+        if as_json:
+            click.echo(json.dumps(r.to_json(photo), ensure_ascii=False))
+        elif r.score is None:
+            click.echo(f"  -    {r.text}\n       {r.disclaimer} ({r.reason})")
+        else:
+            click.echo(f"{r.score:.3f}  {r.text}" + ("  (weak)" if r.weak else ""))

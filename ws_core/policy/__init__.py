@@ -68,6 +68,21 @@ def hidden_photos(con, region: str | None = None) -> dict[str, str]:
     return {image: REASON_PHOTO for (image,) in rows}
 
 
+def pixel_model(con, image_encoder: str) -> dict | None:
+    """The newest policy run's pixel classifier for this encoder's vectors, as plain numbers."""
+    row = con.execute("select m.feature_mean, m.feature_scale, m.coef, m.intercept, m.threshold "
+                      "from policy_pixel_models m join policy_runs r using (job_run_id) "
+                      "where m.image_encoder = ? order by r.finished_at desc limit 1", [image_encoder]).fetchone()
+    if row is None:
+        return None
+    return dict(zip(["feature_mean", "feature_scale", "coef", "intercept", "threshold"], row))
+
+
+def pixel_probability(model: dict, features):
+    from .pixels import probability
+    return probability(model, features)
+
+
 def disclaimer(con, lang: str = "en") -> str:
     row = con.execute("select text from disclaimers where lang = ?", [lang]).fetchone()
     if row is None:

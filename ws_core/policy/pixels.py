@@ -27,6 +27,18 @@ class PixelClassifier:
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(features)[:, 1]
 
+    def linear(self) -> dict:
+        """The fitted pipeline as plain numbers (what policy_pixel_models stores)."""
+        scaler, lr = self.model[0], self.model[-1]
+        return {"feature_mean": scaler.mean_.tolist(), "feature_scale": scaler.scale_.tolist(),
+                "coef": lr.coef_[0].tolist(), "intercept": float(lr.intercept_[0]), "threshold": self.threshold}
+
+
+def probability(model: dict, features: np.ndarray) -> np.ndarray:
+    """The stored classifier's probability for photo features (rows)."""
+    z = (np.asarray(features) - np.asarray(model["feature_mean"])) / np.asarray(model["feature_scale"])
+    return 1 / (1 + np.exp(-(z @ np.asarray(model["coef"]) + model["intercept"])))
+
 
 def _model(c: float):
     from sklearn.linear_model import LogisticRegression

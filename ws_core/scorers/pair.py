@@ -110,12 +110,17 @@ class Calibration:
     @classmethod
     def fit(cls, raw: np.ndarray, target: np.ndarray) -> "Calibration":
         iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(raw, target)
+        return cls.centred(iso.X_thresholds_, iso.y_thresholds_, float(np.std(raw)))
+
+    @classmethod
+    def centred(cls, xs: np.ndarray, ys: np.ndarray, scale: float) -> "Calibration":
+        """From an isotonic fit's thresholds (also how a model saved with plain isotonic steps loads)."""
         # keep the levels off 0 and 1 so the tails can still rise towards them
-        xs, ys = iso.X_thresholds_, np.clip(iso.y_thresholds_, 1e-3, 1 - 1e-3)
+        ys = np.clip(ys, 1e-3, 1 - 1e-3)
         starts = np.flatnonzero(np.r_[True, np.diff(ys) != 0])
         ends = np.r_[starts[1:], len(ys)]
         x = np.asarray([xs[a:b].mean() for a, b in zip(starts, ends)])
-        return cls(x, ys[starts], float(np.std(raw)) or 1.0)
+        return cls(x, ys[starts], scale or 1.0)
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=float)
@@ -290,7 +295,11 @@ class PairScorer(Scorer):
         def part(prefix):
             return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         self.mean, self.std = state["mean"], state["std"]
-        self.calibration = Calibration(state["cal_x"], state["cal_y"], float(state["cal_scale"]))
+        if "cal_scale" in state:
+            self.calibration = Calibration(state["cal_x"], state["cal_y"], float(state["cal_scale"]))
+        else:   # saved with isotonic steps: centre them; the raw spread is taken from their range
+            xs = np.asarray(state["cal_x"])
+            self.calibration = Calibration.centred(xs, np.asarray(state["cal_y"]), float(np.ptp(xs)) / 4)
         self.label = LabelBridge()
         self.label.set_state(part("label."))
         self.bridges = self._unfitted_bridges()
