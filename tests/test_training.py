@@ -124,6 +124,23 @@ def test_caption_transfer_never_borrows_the_texts_own_photo(corpus, words):
     assert model.score(corpus, np.asarray([other]), np.asarray([desc[p][0]]))[0] <= 1.0
 
 
+@pytest.mark.parametrize("cls,params", [(CaptionTransfer, CaptionTransferParams(aggregate="mean")),
+                                        (CaptionTransfer, CaptionTransferParams(aggregate="max", words=True)),
+                                        (PhotoTransfer, PhotoTransferParams()),
+                                        (PhotoTransfer, PhotoTransferParams(words=True))])
+def test_transfers_score_the_same_in_small_chunks(corpus, monkeypatch, cls, params):
+    """Memory is bounded by scoring a few texts at a time; the chunks change nothing."""
+    from ws_core.scorers import bridges
+    photos = np.asarray(sorted(corpus.descriptions_of()))
+    rng = np.random.default_rng(0)
+    img = rng.choice(len(corpus.images), 3000)
+    txt = rng.choice(len(corpus.texts), 3000)
+    whole = cls(params).fit(corpus, None, photos).score(corpus, img, txt)
+    monkeypatch.setattr(bridges, "CHUNK_COSINES", 7)              # one text a chunk
+    chunked = cls(params).fit(corpus, None, photos).score(corpus, img, txt)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-6)      # float32 products: BLAS blocking
+
+
 def test_photo_transfer_never_lends_the_pairs_photo_nor_the_texts_photo(corpus):
     desc = corpus.descriptions_of()
     q, r, p = sorted(desc)[:3]

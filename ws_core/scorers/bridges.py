@@ -102,6 +102,11 @@ class WordVectors:
         return normalize(sparse.csr_matrix(x.multiply(self.idf[None, :])))
 
 
+# Cosines a transfer computes at once (texts x bank descriptions): 2**25, 256 MB as float64, so a
+# score call's memory stays bounded however many texts and descriptions there are.
+CHUNK_COSINES = 1 << 25
+
+
 def _dense(cos):
     """Cosines of word vectors come out sparse; the transfers index them as arrays."""
     return cos.toarray() if sparse.issparse(cos) else cos
@@ -195,26 +200,33 @@ class CaptionTransfer(_Transfer):
         u_img, img_inv = np.unique(img, return_inverse=True)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
         nbr, nbr_sim = self._neighbours(u_img, photos, feats)
-        # each text against each bank photo's descriptions: one matrix product (BLAS for sentence
-        # vectors: einsum over the 3-d bank was 6x slower)
-        cos = _dense(self._text_rows(corpus, u_txt) @ desc.T).reshape(len(u_txt), *mask.shape)
-        if p.aggregate == "max":
-            text_vs_bank = np.where(mask[None], cos, -np.inf).max(axis=2)
-        else:
-            text_vs_bank = (cos * mask[None]).sum(axis=2) / mask.sum(axis=1)[None]
         out = np.empty(len(img), dtype=np.float64)
-        for start in range(0, len(img), 65536):
-            sl = slice(start, start + 65536)
-            ni, nt = img_inv[sl], txt_inv[sl]
-            cand, cand_sim = nbr[ni], nbr_sim[ni]
-            banned = photos[cand] == corpus.text_photo[txt[sl]][:, None]   # the text's own photo
-            cand_sim = np.where(banned | ~np.isfinite(cand_sim), -np.inf, cand_sim)
-            order = np.argsort(-cand_sim, axis=1)[:, :p.k]
-            cand = np.take_along_axis(cand, order, axis=1)
-            cand_sim = np.take_along_axis(cand_sim, order, axis=1)
-            w = np.exp((cand_sim - cand_sim[:, :1]) / p.temperature)
-            vals = text_vs_bank[nt[:, None], cand]
-            out[sl] = (w * vals).sum(axis=1) / w.sum(axis=1)
+        # texts in chunks, each against every bank description at once (one BLAS product: einsum over
+        # the 3-d bank was 6x slower); a chunk's cosines stay near 256 MB whatever the bank's size
+        by_text = np.argsort(txt_inv, kind="stable")
+        bounds = np.searchsorted(txt_inv[by_text], np.arange(0, len(u_txt) + 1))
+        step = max(1, CHUNK_COSINES // max(1, desc.shape[0]))
+        for a in range(0, len(u_txt), step):
+            b = min(a + step, len(u_txt))
+            cos = _dense(self._text_rows(corpus, u_txt[a:b]) @ desc.T).reshape(b - a, *mask.shape)
+            if p.aggregate == "max":
+                text_vs_bank = np.where(mask[None], cos, -np.inf).max(axis=2)
+            else:
+                text_vs_bank = (cos * mask[None]).sum(axis=2) / mask.sum(axis=1)[None]
+            del cos
+            rows = by_text[bounds[a]:bounds[b]]
+            for start in range(0, len(rows), 65536):
+                sl = rows[start:start + 65536]
+                ni, nt = img_inv[sl], txt_inv[sl] - a
+                cand, cand_sim = nbr[ni], nbr_sim[ni]
+                banned = photos[cand] == corpus.text_photo[txt[sl]][:, None]   # the text's own photo
+                cand_sim = np.where(banned | ~np.isfinite(cand_sim), -np.inf, cand_sim)
+                order = np.argsort(-cand_sim, axis=1)[:, :p.k]
+                cand = np.take_along_axis(cand, order, axis=1)
+                cand_sim = np.take_along_axis(cand_sim, order, axis=1)
+                w = np.exp((cand_sim - cand_sim[:, :1]) / p.temperature)
+                vals = text_vs_bank[nt[:, None], cand]
+                out[sl] = (w * vals).sum(axis=1) / w.sum(axis=1)
         return (out + 1) / 2
 
 
@@ -265,10 +277,14 @@ class PhotoTransfer(_Transfer):
         texts, words, photos, column, sim = self._photo_sim(corpus)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
         bank_rows = corpus.text_vectors[texts] if words is None else words
-        cos = _dense(self._text_rows(corpus, u_txt) @ bank_rows.T)
         n_keep = min(p.k + self.SPARE, len(photos))
-        nbr = np.argpartition(-cos, n_keep - 1, axis=1)[:, :n_keep]
-        nbr_cos = np.take_along_axis(cos, nbr, axis=1)
+        nbr = np.empty((len(u_txt), n_keep), dtype=np.int64)
+        nbr_cos = np.empty((len(u_txt), n_keep))
+        step = max(1, CHUNK_COSINES // max(1, bank_rows.shape[0]))     # texts a chunk: bounded memory
+        for a in range(0, len(u_txt), step):
+            cos = _dense(self._text_rows(corpus, u_txt[a:a + step]) @ bank_rows.T)
+            part = np.argpartition(-cos, n_keep - 1, axis=1)[:, :n_keep]
+            nbr[a:a + step], nbr_cos[a:a + step] = part, np.take_along_axis(cos, part, axis=1)
         out = np.empty(len(img), dtype=np.float64)
         for start in range(0, len(img), 65536):
             sl = slice(start, start + 65536)
