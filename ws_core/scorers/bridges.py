@@ -292,7 +292,7 @@ class PhotoTransfer(_Transfer):
             lender = photos[cand]
             banned = (lender == img[sl, None]) | (lender == corpus.text_photo[txt[sl]][:, None])
             cand_cos = np.where(banned, -np.inf, cand_cos)
-            order = np.argsort(-cand_cos, axis=1)[:, :p.k]
+            order = np.argsort(-cand_cos, axis=1, kind="stable")[:, :p.k]
             cand = np.take_along_axis(cand, order, axis=1)
             cand_cos = np.take_along_axis(cand_cos, order, axis=1)
             w = np.exp((cand_cos - cand_cos[:, :1]) / p.temperature)
