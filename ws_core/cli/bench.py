@@ -164,3 +164,31 @@ def bench_stages(data_dirs, descriptions, folds, db):
     rows.append(("total", f"{total:.1f}", "", ""))
     _table(rows, ("stage", "wall s", "peak RSS GB", "outcome"))
 
+
+
+@bench.command("startup")
+@click.option("--runs", type=click.IntRange(1), default=10, show_default=True)
+def bench_startup(runs):
+    """How long `ws --help` and each command's --help take as whole processes (median of RUNS),
+    beside a bare Python start in the same run."""
+    import statistics
+    import subprocess
+    import sys
+    import time
+    from . import main
+    commands = [[]] + [[name] for name in sorted(main.commands)]
+
+    def median(argv):
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    base = median([sys.executable, "-c", "pass"])
+    rows = [("python -c pass (baseline)", f"{base:.3f}", "1.0")]
+    for cmd in commands:
+        t = median([sys.executable, "-m", "ws_core.cli", *cmd, "--help"])
+        rows.append((" ".join(["ws", *cmd, "--help"]), f"{t:.3f}", f"{t / base:.1f}"))
+    _table(rows, ("command", "median s", "x baseline"))
