@@ -72,6 +72,15 @@ def _balance_weights(pairs) -> np.ndarray:
     return w * len(w) / w.sum()
 
 
+def _release(bridges: dict) -> None:
+    """Drop what the bridges cache per corpus (neighbours, photo similarities, projections)."""
+    for b in bridges.values():
+        if hasattr(b, "_forget"):
+            b._forget()
+        if hasattr(b, "_last_img"):
+            b._last_img = None
+
+
 def _with_known_pairs(corpus, pairs, train_photos, weight: float, seed: int) -> pd.DataFrame:
     """Texts written for a photo are true pairs; another photo's description is (almost always) not."""
     rng = np.random.default_rng(seed)
@@ -210,8 +219,10 @@ class PairScorer(Scorer):
             held = photos[[fold_of[ph] == f for ph in photos]]
             inner_photos = np.setdiff1d(train_photos, held)
             rows = folds == f
+            # fitted here and let go: the signals are kept (memo), the inner bridges and their
+            # all-photo caches (hundreds of MB each with more-photos) are not
             signals = self._signals(corpus, img[rows], txt[rows],
-                                    self._bridges(corpus, inner_photos, seed))
+                                    self._fit_bridges(corpus, inner_photos, seed))
             if x is None:
                 x = np.zeros((len(img), signals.shape[1]))
             x[rows] = signals
@@ -269,6 +280,7 @@ class PairScorer(Scorer):
                content.hexdigest())
         if key not in corpus.memo:
             corpus.memo[key] = self._signals(corpus, img, txt, self.bridges)
+            _release(self.bridges)      # batch calls are few; their caches are rebuilt when needed
         return corpus.memo[key]
 
     def score(self, corpus, img, txt):
