@@ -74,10 +74,7 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
         click.echo(f"note: {len(lines) - len(queries)} blank lines skipped", err=True)
     con = wsdb.connect_read_only(db)
     try:
-        if region is not None and not policy.region_listed(con, region):
-            rule = "on" if policy.rule_applies(con, region) else "off"
-            click.echo(f"note: region {region!r} is not in jurisdictions; the default rule applies "
-                       f"(children rule {rule})", err=True)
+        _note_unknown_region(con, region)
         # a query answered from words alone (a child query) needs no model: answer before loading one
         vocab, applies = policy.load_vocabulary(con), policy.rule_applies(con, region)
         searcher = None
@@ -96,6 +93,14 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
             decision = policy.check(query, vocab)
             result = SearchResult(q, disclaimer, decision.reason, decision.evidence, notes=notes)
         _show(result, as_json, html, several=queries_file is not None)
+
+
+def _note_unknown_region(con, region: str | None) -> None:
+    from .. import policy
+    if region is not None and not policy.region_listed(con, region):
+        rule = "on" if policy.rule_applies(con, region) else "off"
+        click.echo(f"note: region {region!r} is not in jurisdictions; the default rule applies "
+                   f"(children rule {rule})", err=True)
 
 
 def _show(result, as_json: bool, html, several: bool) -> None:
@@ -142,10 +147,7 @@ def rate(photo, texts, region, lang, as_json, db):
         prepare_query(t)                            # an empty text is a usage mistake: before any load
     con = wsdb.connect_read_only(db)
     try:
-        if region is not None and not policy.region_listed(con, region):
-            rule = "on" if policy.rule_applies(con, region) else "off"
-            click.echo(f"note: region {region!r} is not in jurisdictions; the default rule applies "
-                       f"(children rule {rule})", err=True)
+        _note_unknown_region(con, region)
         ratings = rate_texts(con, photo, list(texts), region, lang)
     finally:
         con.close()
