@@ -119,3 +119,32 @@ def test_the_command_line_starts_without_heavy_libraries():
             "print(' '.join(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_db_before_the_command_name(runner, tmp_path):
+    other = tmp_path / "other.duckdb"
+    assert runner.invoke(main, ["--db", str(other), "ingest", "--data", str(SAMPLE_DIR)]).exit_code == 0
+    status = runner.invoke(main, ["--db", str(other), "status"])
+    assert status.exit_code == 0 and f"database {other}" in status.stdout
+
+
+def test_sql_edges_are_one_line_with_the_right_exit_code(runner):
+    runner.invoke(main, ["ingest", "--data", str(SAMPLE_DIR)])
+    out = runner.invoke(main, ["sql", "select * from photos where image = :x"])
+    assert out.exit_code == 2 and out.stderr.splitlines()[-1] == \
+        "Error: the query uses :x; give each with -p NAME=VALUE"
+    out = runner.invoke(main, ["sql", "selec 1"])
+    assert out.exit_code == 2 and out.stderr.splitlines()[-1].startswith("Error: query failed: Parser Error")
+    # the --help example returns rows on the sample
+    example = main.commands["sql"].help.split("Example: ws sql ")[1].split("\n")[0]
+    import shlex
+    out = runner.invoke(main, ["sql", *shlex.split(example), "--csv"])
+    assert out.stdout == "source,rows_loaded\nsample/ExpertAnnotations.tsv,74\n"
+
+
+def test_sql_renders_null_one_way_per_format(runner):
+    runner.invoke(main, ["ingest", "--data", str(SAMPLE_DIR)])
+    q = "select null as a, 1.5 as b union all select 2, null"
+    assert runner.invoke(main, ["sql", q, "--json"]).stdout == '[{"a": null, "b": 1.5}, {"a": 2, "b": null}]\n'
+    assert runner.invoke(main, ["sql", q, "--csv"]).stdout == "a,b\n,1.5\n2,\n"
+    assert runner.invoke(main, ["sql", q]).stdout == "   a    b\nNULL  1.5\n   2 NULL\n"

@@ -6,10 +6,12 @@ from . import bench, doctor, embed, ingest, nightly, policy, score, sql, status,
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="with-sense")
-def main():
+@click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
+              help="DuckDB file for the command (default: $WS_DB, else ./ws.duckdb); also after it.")
+def main(db):
     """With Sense reference-photo search: batch jobs over a DuckDB file, and ad-hoc queries.
 
-    Every command takes --db (default: $WS_DB, else ./ws.duckdb).
+    Every command takes --db (default: $WS_DB, else ./ws.duckdb), before or after its name.
     """
 
 

@@ -1,6 +1,8 @@
 """Pieces every command shares: the --db option and turning library errors into one clear line."""
 import errno
 import functools
+import os
+import sys
 
 import click
 
@@ -22,6 +24,9 @@ def user_errors(fn):
     refuses as one line 'Error: ...' with exit code 1."""
     @functools.wraps(fn)
     def wrapper(*args, db=None, **kwargs):
+        if db is None:      # `ws --db FILE status` as well as `ws status --db FILE`
+            ctx = click.get_current_context(silent=True)
+            db = ctx.find_root().params.get("db") if ctx else None
         path = resolve_db(db)
         try:
             return fn(*args, db=path, **kwargs)
@@ -29,6 +34,10 @@ def user_errors(fn):
             raise click.UsageError(str(exc)) from exc
         except WsError as exc:
             raise click.ClickException(str(exc)) from exc
+        except BrokenPipeError:
+            # the reader went away (`ws status | head`): stop quietly, as a shell tool does
+            sys.stdout = open(os.devnull, "w")
+            raise SystemExit(141) from None
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise click.ClickException(
