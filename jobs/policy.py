@@ -14,7 +14,7 @@ import pandas as pd
 
 from ws_core.db import staged, transaction
 from ws_core.encoders import image_encoder_version
-from ws_core.jobrun import job_run
+from ws_core.jobrun import job_run, utc_now
 from ws_core.policy import check, load_vocabulary
 from ws_core.policy import pixels as pixel_model
 
@@ -76,7 +76,8 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
             if metrics:
                 con.executemany("insert into policy_metrics values (?, ?, ?)",
                                 [[run.run_id, k, float(v)] for k, v in metrics.items()])
-            con.execute("insert into policy_runs values (?, ?, ?, now())", [run.run_id, fp, image_version])
+            con.execute("insert into policy_runs (job_run_id, fingerprint, image_encoder, finished_at) "
+                        "values (?, ?, ?, ?)", [run.run_id, fp, image_version, utc_now()])
             if linear:
                 con.execute("insert into policy_pixel_models (job_run_id, image_encoder, feature_mean, "
                             "feature_scale, coef, intercept, threshold) values (?, ?, ?, ?, ?, ?, ?)",

@@ -18,7 +18,7 @@ import numpy as np
 
 from ws_core.db import staged, transaction
 from ws_core.errors import WsError
-from ws_core.jobrun import job_run
+from ws_core.jobrun import job_run, utc_now
 
 QUERY_SETS = {
     "test": "is_test_query",
@@ -77,9 +77,10 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
                         [entry["model_id"], query_set, photo_set])
             con.execute("insert into scores select ?, ?, query_id, image, score, rank from staged_scores",
                         [run.run_id, entry["model_id"]])
-            con.execute("insert into score_runs values (?, ?, ?, ?, ?, ?, ?, now())",
+            con.execute("insert into score_runs (run_id, model_id, query_set, photo_set, n_queries, n_photos, "
+                        "candidates, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
                         [run.run_id, entry["model_id"], query_set, photo_set, len(queries), len(photos),
-                         min(candidates, len(photos))])
+                         min(candidates, len(photos)), utc_now()])
         run.rows_out = len(frame)
     return ScoreResult(run.run_id, entry["model_id"], len(queries), len(photos), len(frame))
 

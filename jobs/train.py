@@ -14,7 +14,7 @@ from ws_core.corpus import load_corpus
 from ws_core.db import staged, transaction
 from ws_core.encoders import image_encoder_version, text_encoder_version
 from ws_core.errors import WsError
-from ws_core.jobrun import job_run
+from ws_core.jobrun import job_run, utc_now
 from ws_core.scorers import save_scorer
 
 
@@ -74,9 +74,11 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
             sha = save_scorer(model, artifact)
             with transaction(con):
                 con.execute(
-                    "insert into models values (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, false, ?)",
+                    "insert into models (model_id, name, kind, params, image_encoder, text_encoder, "
+                    "data_fingerprint, folds, seed, trained_at, seconds, artifact, sha256, is_active, job_run_id) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?)",
                     [model_id, name, model.kind, params, image_version, text_version, fingerprint,
-                     folds, seed, ev.seconds, str(artifact.resolve()), sha, run.run_id])
+                     folds, seed, utc_now(), ev.seconds, str(artifact.resolve()), sha, run.run_id])
                 covered = ~np.isnan(ev.oof)
                 oof = corpus.targets.loc[covered, ["image", "text_id", "target"]].assign(score=ev.oof[covered])
                 with staged(con, "staged_oof", oof):

@@ -399,3 +399,24 @@ def test_rate_hides_a_flagged_photo_and_refuses_bad_input(runner, db, tmp_path):
     assert out.exit_code == 1
     assert out.stderr == "Error: nowhere.jpg is neither a photo in the catalogue nor a readable file.\n"
     assert runner.invoke(main, ["rate", flagged, " "]).exit_code == 2
+
+
+def test_one_clock_under_a_non_utc_zone(built, tmp_path):
+    """Every stored timestamp is UTC, so the score job's 'newer than its inputs' holds in any zone:
+    under Moscow time (UTC+3) a score run once looked 3 hours newer than the job runs around it."""
+    import subprocess
+    import sys
+    db = tmp_path / "tz.duckdb"
+    shutil.copy(built, db)
+    code = ("from pathlib import Path; from ws_core import db as wsdb; from jobs.score import run_score\n"
+            f"con = wsdb.connect(Path({str(db)!r}))\n"
+            "print(run_score(con, 'test', 'test', force=True).rows)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "TZ": "Europe/Moscow"}, check=True)
+    assert out.stdout.split() == ["720"]
+    con = wsdb.connect_read_only(db)
+    run_end, scored = table(con, "select r.finished_at, s.created_at from job_runs r join score_runs s "
+                                 "on s.run_id = r.run_id order by r.finished_at desc limit 1")[0]
+    con.close()
+    # the score run is written just before its job run finishes, by the same clock
+    assert 0 <= (run_end - scored).total_seconds() < 60

@@ -11,6 +11,7 @@ import duckdb
 
 from .config import SCHEMA_DIR, SQL_DIR
 from .errors import WsError
+from .jobrun import utc_now
 
 # Views are built layer by layer: reporting may read training, training may read staging.
 VIEW_LAYERS = ("staging", "training", "reporting")
@@ -223,9 +224,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         with transaction(con):
             con.execute(f.read_text(encoding="utf-8"))
-            con.execute(
-                "insert into schema_migrations values (?, ?, current_timestamp)", [version, f.name]
-            )
+            con.execute("insert into schema_migrations (version, name, applied_at) values (?, ?, ?)",
+                        [version, f.name, utc_now()])
         done.append(f.name)
     return done
 

@@ -28,8 +28,12 @@ class JobRun:
     message: str | None = None
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """The one clock: naive UTC timestamps everywhere (DuckDB's now() is the session's local time)."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+_now = utc_now
 
 
 def new_run_id(job: str) -> str:
