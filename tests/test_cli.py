@@ -148,3 +148,16 @@ def test_sql_renders_null_one_way_per_format(runner):
     assert runner.invoke(main, ["sql", q, "--json"]).stdout == '[{"a": null, "b": 1.5}, {"a": 2, "b": null}]\n'
     assert runner.invoke(main, ["sql", q, "--csv"]).stdout == "a,b\n,1.5\n2,\n"
     assert runner.invoke(main, ["sql", q]).stdout == "   a    b\nNULL  1.5\n   2 NULL\n"
+
+
+def test_a_child_query_is_answered_without_loading_torch(runner, ws_db):
+    """Answered from the vocabulary alone: no model, no torch, a fraction of a second."""
+    import subprocess
+    import sys
+    runner.invoke(main, ["ingest", "--data", str(SAMPLE_DIR)])
+    code = ("import sys; from ws_core.cli import main\n"
+            f"main(['--db', {str(ws_db)!r}, 'search', 'two kids on a swing'], standalone_mode=False)\n"
+            "print('torch' in sys.modules, 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("We cannot show photos for this search")
+    assert out.stdout.splitlines()[-1] == "False False"

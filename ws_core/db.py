@@ -160,8 +160,6 @@ def analyst_url(path: Path) -> str:
 
 
 def analyst_engine(path: Path):
-    if not path.exists():
-        raise WsError(f"No database at {path}: run `ws ingest` first (or point --db / WS_DB at one).")
     con = connect_read_only(path)     # a damaged file is reported once, in one line, before SQLAlchemy
     con.close()
     import sqlalchemy as sa
@@ -170,7 +168,7 @@ def analyst_engine(path: Path):
 
 def refusal(msg: str) -> str | None:
     """One line for what the analysts' sandbox refused, or None for other errors."""
-    if "read-only mode" in msg or "read-only" in msg:
+    if "read-only" in msg:
         return f"the analysts' connection is read-only; writes are refused ({msg})"
     if "disabled by configuration" in msg or "disabled through configuration" in msg:
         return ("the analysts' connection reaches nothing outside the database: files, other databases "

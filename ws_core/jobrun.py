@@ -33,11 +33,9 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-_now = utc_now
-
 
 def new_run_id(job: str) -> str:
-    return f"{_now():%Y%m%dT%H%M%S}-{job}-{secrets.token_hex(3)}"
+    return f"{utc_now():%Y%m%dT%H%M%S}-{job}-{secrets.token_hex(3)}"
 
 
 def logs_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
@@ -119,7 +117,7 @@ def job_run(con: duckdb.DuckDBPyConnection, job: str):
     fd = _reserve(log)
     con.execute(
         "insert into job_runs (run_id, job, started_at, status) values (?, ?, ?, 'running')",
-        [run.run_id, job, _now()],
+        [run.run_id, job, utc_now()],
     )
     try:
         try:
@@ -144,5 +142,5 @@ def _finish(con, run: JobRun, status: str, message: str | None, log_path: str | 
     con.execute(
         "update job_runs set finished_at = ?, status = ?, rows_in = ?, rows_out = ?, message = ?, "
         "log_path = ? where run_id = ?",
-        [_now(), status, run.rows_in, run.rows_out, message, log_path, run.run_id],
+        [utc_now(), status, run.rows_in, run.rows_out, message, log_path, run.run_id],
     )

@@ -13,12 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from . import policy
-from .corpus import load_corpus
 from .config import WEAK_BELOW
 from .errors import WsError, WsUsageError
-from .scorers import load_scorer
-from .scorers.bridges import TwoTower
-from .scorers.pair import PairScorer
 
 CANDIDATES = 1000        # re-ranking 1000 photos costs about 15 ms here (ws bench search)
 MAX_QUERY_CHARS = 1000   # MiniLM reads 256 tokens (about 1000 characters): the rest is cut, with a note
@@ -88,11 +84,14 @@ def load_model(entry: dict):
     if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
         raise WsError(f"Model file {path} does not match its registered sha256; it was changed or "
                       "damaged: run `ws train --force` to rebuild it.")
+    from .scorers import load_scorer      # torch: not for a query answered from words alone
     return load_scorer(path)
 
 
 def tower_of(scorer):
     """The two-tower inside a model, if any: stage one's index."""
+    from .scorers.bridges import TwoTower
+    from .scorers.pair import PairScorer
     if isinstance(scorer, TwoTower):
         return scorer
     if isinstance(scorer, PairScorer):
@@ -136,6 +135,7 @@ class Searcher:
                  text_encoder=None):
         self.model = active_model(con, model_id)
         self.scorer = load_model(self.model)
+        from .corpus import load_corpus
         self.corpus = load_corpus(con, self.model["image_encoder"], self.model["text_encoder"])
         self.slot = self.corpus.add_query_slot()
         paths = dict(con.execute("select image, path from photos").fetchall())

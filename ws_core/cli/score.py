@@ -67,31 +67,27 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
     if queries_file is not None and html:
         raise click.UsageError("--html writes one query's page: use it without --file")
     lines = [text] if text is not None else [ln.rstrip("\n") for ln in queries_file]
-    queries = [ln for ln in lines if ln.strip()]
-    if text is not None:
-        prepare_query(text)                      # an empty query is refused before anything loads
-    elif len(queries) < len(lines):
+    queries = [ln for ln in lines if ln.strip()] if queries_file is not None else lines
+    prepared = [prepare_query(q) for q in queries]      # an empty query is refused before anything loads
+    if len(queries) < len(lines):
         click.echo(f"note: {len(lines) - len(queries)} blank lines skipped", err=True)
     con = wsdb.connect_read_only(db)
     try:
         _note_unknown_region(con, region)
         # a query answered from words alone (a child query) needs no model: answer before loading one
         vocab, applies = policy.load_vocabulary(con), policy.rule_applies(con, region)
+        decisions = [policy.check(query, vocab) for query, _ in prepared]
         searcher = None
-        if not applies or not all(policy.check(prepare_query(q)[0], vocab).is_child for q in queries):
+        if not applies or not all(d.is_child for d in decisions):
             from ..search import Searcher
             searcher = Searcher(con, region=region, lang=lang)
         disclaimer = policy.disclaimer(con, lang)
     finally:
         con.close()
-    for q in queries:
-        if searcher is not None:
-            result = searcher.search(q, top, min_score)
-        else:
-            from ..search import SearchResult
-            query, notes = prepare_query(q)
-            decision = policy.check(query, vocab)
-            result = SearchResult(q, disclaimer, decision.reason, decision.evidence, notes=notes)
+    from ..search import SearchResult
+    for q, (_, notes), decision in zip(queries, prepared, decisions):
+        result = (searcher.search(q, top, min_score) if searcher is not None else
+                  SearchResult(q, disclaimer, decision.reason, decision.evidence, notes=notes))
         _show(result, as_json, html, several=queries_file is not None)
 
 

@@ -2,9 +2,9 @@
 by jobs/policy.py), who may see what (consents, jurisdictions) and what users are told instead."""
 import secrets
 import unicodedata
-from datetime import datetime, timezone
 
 from ..errors import WsError
+from ..jobrun import utc_now
 from .query import Decision, Vocabulary, check
 
 __all__ = ["Decision", "Vocabulary", "check", "term_problem", "load_vocabulary", "rule_applies", "hidden_photos",
@@ -90,10 +90,6 @@ def disclaimer(con, lang: str = "en") -> str:
     return row[0]
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def add_consent(con, image: str, granted_by: str, scope: str = "all", note: str | None = None) -> str:
     if not granted_by.strip():
         raise WsError("Say who granted the consent (--by): a parent's or guardian's name.")
@@ -101,7 +97,7 @@ def add_consent(con, image: str, granted_by: str, scope: str = "all", note: str 
         raise WsError(f"No photo named {image!r} in the database.")
     consent_id = f"c-{secrets.token_hex(4)}"
     con.execute("insert into consents values (?, ?, ?, ?, ?, ?, null)",
-                [consent_id, image, granted_by.strip(), _now(), scope, note])
+                [consent_id, image, granted_by.strip(), utc_now(), scope, note])
     return consent_id
 
 
@@ -109,7 +105,7 @@ def revoke_consent(con, key: str) -> int:
     """Revoke a consent by its id, or every valid consent of a photo by the photo's name."""
     n = con.execute(
         "update consents set revoked_at = ? where revoked_at is null and (consent_id = ? or image = ?) "
-        "returning consent_id", [_now(), key, key]).fetchall()
+        "returning consent_id", [utc_now(), key, key]).fetchall()
     if not n:
         raise WsError(f"No valid consent with id or photo {key!r}.")
     return len(n)

@@ -74,12 +74,11 @@ def _is_cyr(c: str) -> bool:
 def _fold_script(tok: str, tie: str) -> str:
     """Rewrite a word in its script: the one more of its letters without a look-alike in the other
     belong to, else the one it has letters of, else `tie` ('lat' or 'cyr': check() reads a word of
-    look-alikes from both scripts both ways). Look-alike
-    letters of other scripts are folded into it, others stay."""
+    look-alikes from both scripts both ways). Look-alike letters of other scripts are folded into it,
+    others stay."""
     lat, cyr = sum(map(_is_lat, tok)), sum(map(_is_cyr, tok))
-    if lat + cyr == len(tok):
-        if not (lat and cyr):
-            return tok
+    if lat + cyr == len(tok) and not (lat and cyr):
+        return tok                      # one script only, nothing foreign: nothing to fold
     latin = to_latin()
     # letters with no look-alike in the other script decide first: "cынy" is Cyrillic
     strong_lat = sum(not _is_cyr(c) and _is_lat(f := latin.get(c, c)) and f not in _AMBIGUOUS_LAT
