@@ -114,7 +114,7 @@ def _score(corpus, model, queries, photos, candidates) -> pd.DataFrame:
     else:
         tower = tower_of(model)
         if tower is None:
-            raise WsError(f"The active model has no two-tower to recall candidates with; score at most "
+            raise WsError(f"The model has no two-tower to recall candidates with; score at most "
                           f"{candidates} photos or raise --candidates to {len(photos)}.")
         index, _ = tower.project(corpus, photos, np.full(len(photos), queries[0]))
         for q in tqdm(queries, desc="scoring", unit="query", disable=None):

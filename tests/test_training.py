@@ -223,9 +223,9 @@ def test_train_job_registers_models_and_activates_the_best(embedded, tmp_path):
 
 
 @pytest.mark.parametrize("options, bridges", [
-    (dict(standardize=True, known_pairs=1.0, balance=True, photo_transfer=False, words=True),
+    (dict(known_pairs=1.0, balance=True, photo_transfer=False, words=True),
      ["cap_mean.", "cap_max.", "tower.", "words."]),
-    (dict(head="mlp", members=2, products=4, text_length=True, photo_words=True),
+    (dict(head="mlp", members=2, text_length=True, photo_words=True),
      ["cap_mean.", "cap_max.", "tower.", "photo.", "words.", "photo_words."])])
 def test_pair_scorer_options_round_trip(corpus, tmp_path, options, bridges):
     from ws_core.scorers.pair import PairParams, PairScorer
@@ -311,3 +311,28 @@ def test_shared_scoring_signals_follow_the_texts_contents(corpus, monkeypatch):
     again = model.score(corpus, img, txt)
     assert len(corpus.memo) == before + 2
     np.testing.assert_allclose(again[:len(photos)], again[len(photos):2 * len(photos)])
+
+
+def test_pair_inner_towers_are_cross_validations_own(corpus):
+    """Inner folds laid like the outer ones: the final pair model fits no tower of its own beyond
+    the final one, and cross-validation shares each inner tower between two outer folds."""
+    corpus.memo.clear()
+
+    def towers():
+        return sum(k[0] == "two-tower" for k in corpus.memo)
+    training.cross_validate(corpus, "two_tower", folds=5, seed=0)
+    assert towers() == 5
+    training.fit_final(corpus, "pair_linear", seed=0)
+    assert towers() == 6
+    training.cross_validate(corpus, "pair_linear", folds=5, seed=0)
+    assert towers() == 6 + 10     # one per pair of folds left out, not 5 x 4
+
+
+def test_seed_mlp_scores_by_parts_as_the_network_does(corpus):
+    from ws_core.scorers.seed import _concat, run_mlp
+    model = training.fit_final(corpus, "mlp")
+    queries, photos, _ = training.test_queries(corpus)
+    img, txt = np.tile(photos, len(queries)), np.repeat(queries, len(photos))
+    whole = run_mlp(model.net, (_concat(corpus, img, txt) - model.mean) / model.std)
+    np.testing.assert_allclose(model.score(corpus, img, txt), whole, rtol=0, atol=1e-5)
+    assert whole.std() > 0.01          # a network that ranks, not a constant

@@ -1,5 +1,6 @@
 """Final pair scorers: a linear regression or a PyTorch MLP over the bridges' signals, trained on the
 human targets, calibrated so that a score means the same thing for every query."""
+import copy
 import hashlib
 from dataclasses import dataclass, field
 
@@ -8,36 +9,34 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LinearRegression
 
+from .. import training
 from .base import Scorer
 from .bridges import (CaptionTransfer, CaptionTransferParams, LabelBridge, PhotoTransfer,
                       PhotoTransferParams, TwoTower, TwoTowerParams)
 from .seed import MLPParams, run_mlp, train_mlp
 
-REF_PHOTOS, REF_TEXTS = 256, 512   # reference sets for the standardised signals
 SHARED_SCORING_PAIRS = 10_000      # scoring calls at least this large share their signals
 
 
 @dataclass
 class PairParams:
     head: str = "linear"          # linear (least squares) or mlp (PyTorch)
-    inner_folds: int = 3          # two-tower signals for training pairs come out of fold
+    # the two-tower signal of training pairs comes from towers fitted without the pair's photo, in
+    # folds laid like cross-validation's (training.photo_folds, same count and seed): the towers
+    # of outer fold f / inner fold j and of outer j / inner f are one fit, and the final model's
+    # inner towers are cross-validation's own
+    inner_folds: int = 5
     balance: bool = False         # the seed's hypothesis: equal weight to rather-yes / rather-no
-    # `ws bench cv --model pair_mlp --grid products=0,32`: CV MRR 0.459 / 0.418 (the product's
-    #   dims overfit), so off
-    products: int = 0             # mlp only: first N dims of the two-tower elementwise product
     # `ws bench cv --model pair_linear --grid known_pairs=0.2,1,3 --grid expert_weight=5,20`:
     #   MRR 0.435 / 0.424, 0.453 / 0.441, 0.458 / 0.457; tau-c 0.486 / 0.500, 0.468 / 0.490,
     #   0.452 / 0.478. Highest MRR, a tie within 0.002 going to the higher expert tau-c.
     known_pairs: float = 3.0      # weight of known pairs added to the judged ones: each training
-                                  # photo with each own description (target 1) and as many other
-                                  # photos' descriptions (target 0); 0 = judged pairs only
+                                  # photo of the service's own (the folds') with each own description
+                                  # (target 1) and as many other photos' descriptions (target 0);
+                                  # 0 = judged pairs only
     expert_weight: float = 20.0   # weight of pairs the experts judged, against crowd-only pairs
                                   # (pair_mlp: 150, by `--model pair_mlp --grid
                                   # expert_weight=50,100,150,200,300`, table in the README)
-    # `--grid standardize=false,true`: CV MRR 0.416 both, so off (it costs scoring time)
-    standardize: bool = False     # add caption/two-tower signals standardised per text (over
-                                  # reference photos) and centred per photo (over reference texts:
-                                  # removes "hub" photos that match everything)
     caption_k_mean: int = 20      # neighbours for the mean-aggregated caption signal
     caption_k_max: int = 20       # and for the max-aggregated one (temperature: the bridge's)
     # with centred photo features: CV MRR 0.424 with and without, R@10 0.744 against 0.733
@@ -72,13 +71,15 @@ def _balance_weights(pairs) -> np.ndarray:
     return w * len(w) / w.sum()
 
 
-def _release(bridges: dict) -> None:
-    """Drop what the bridges cache per corpus (neighbours, photo similarities, projections)."""
-    for b in bridges.values():
-        if hasattr(b, "_forget"):
-            b._forget()
-        if hasattr(b, "_last_img"):
-            b._last_img = None
+def _fresh(bridge):
+    """A copy sharing the fitted arrays, without what the bridge caches per corpus (neighbours, bank
+    vectors, photo cosines, projections): caches live with the model that scores, not in the memo."""
+    bridge = copy.copy(bridge)
+    if hasattr(bridge, "_forget"):
+        bridge._forget()
+    if hasattr(bridge, "_last_img"):
+        bridge._last_img = None
+    return bridge
 
 
 def _with_known_pairs(corpus, pairs, train_photos, weight: float, seed: int) -> pd.DataFrame:
@@ -92,17 +93,6 @@ def _with_known_pairs(corpus, pairs, train_photos, weight: float, seed: int) -> 
     known = pd.DataFrame([(ph, t, 1.0) for ph, t in own] + [(ph, t, 0.0) for ph, t in other],
                          columns=["img", "txt", "target"]).assign(weight=weight)
     return pd.concat([pairs.assign(weight=1.0), known], ignore_index=True)
-
-
-def _standardized(corpus, bridge, img, txt, raw, ref_photos, ref_texts) -> list[np.ndarray]:
-    u_txt, txt_inv = np.unique(txt, return_inverse=True)
-    by_text = bridge.score(corpus, np.tile(ref_photos, len(u_txt)),
-                           np.repeat(u_txt, len(ref_photos))).reshape(len(u_txt), -1)
-    u_img, img_inv = np.unique(img, return_inverse=True)
-    by_photo = bridge.score(corpus, np.repeat(u_img, len(ref_texts)),
-                            np.tile(ref_texts, len(u_img))).reshape(len(u_img), -1)
-    t_mean, t_std = by_text.mean(axis=1)[txt_inv], by_text.std(axis=1)[txt_inv] + 1e-9
-    return [(raw - t_mean) / t_std, raw - by_photo.mean(axis=1)[img_inv]]
 
 
 @dataclass
@@ -153,7 +143,8 @@ class PairScorer(Scorer):
                seed, np.asarray(train_photos).tobytes(), corpus.hidden.tobytes())
         if key not in corpus.memo:
             corpus.memo[key] = self._fit_bridges(corpus, train_photos, seed)
-        return corpus.memo[key]
+        self._bridges_key = key
+        return {prefix: _fresh(b) for prefix, b in corpus.memo[key].items()}
 
     def _unfitted_bridges(self) -> dict:
         """The bridges this scorer's settings describe (fitted in fit, restored in set_state), by
@@ -174,65 +165,44 @@ class PairScorer(Scorer):
         return {prefix: b.fit(corpus, None, train_photos, seed)
                 for prefix, b in self._unfitted_bridges().items()}
 
+    TOWER = 2   # the two-tower's column among the signals
+
     def _signals(self, corpus, img, txt, bridges) -> np.ndarray:
-        caption_max, tower = bridges["cap_max."], bridges["tower."]
         cols = [b.score(corpus, img, txt) for b in bridges.values()]
         cols.insert(3, self.label.score(corpus, img, txt))   # after the first three, as it always was
-        if self.params.standardize:
-            ref_photos, ref_texts = self._reference(corpus, caption_max)
-            for bridge, raw in ((caption_max, cols[1]), (tower, cols[2])):
-                cols += _standardized(corpus, bridge, img, txt, raw, ref_photos, ref_texts)
         if self.params.text_length:
             u_txt, txt_inv = np.unique(txt, return_inverse=True)
             cols.append(np.log1p([len(corpus.raw_texts[t].split()) for t in u_txt])[txt_inv])
-        x = np.column_stack(cols)
-        if self.params.head == "mlp" and self.params.products:
-            fi, ti = tower.project(corpus, img, txt)
-            x = np.hstack([x, (fi * ti)[:, :self.params.products]])
-        return x
-
-    @staticmethod
-    def _reference(corpus, caption_bridge):
-        """Evenly spaced photos of the bridge's bank and their descriptions: what a signal is
-        standardised against (bank only, so never a held-out photo or text)."""
-        photos = np.asarray([corpus.image_index[im] for im in caption_bridge.bank_images])
-        texts = np.asarray([corpus.text_index[t] for ts in caption_bridge.bank_texts for t in ts])
-        return (photos[np.linspace(0, len(photos) - 1, min(REF_PHOTOS, len(photos))).astype(int)],
-                texts[np.linspace(0, len(texts) - 1, min(REF_TEXTS, len(texts))).astype(int)])
+        return np.column_stack(cols)
 
     def _signal_settings(self) -> dict:
         """The settings that decide the signals (not the head, nor the rows' weights)."""
-        p = self.params
         skip = {"head", "balance", "known_pairs", "expert_weight", "members", "mlp"}
-        out = {k: v for k, v in vars(p).items() if k not in skip}
-        return {**out, "products": p.products if p.head == "mlp" else 0}
+        return {k: v for k, v in vars(self.params).items() if k not in skip}
 
     def _training_signals(self, corpus, img, txt, train_photos, seed) -> np.ndarray:
-        """Out-of-fold signals for the training pairs: the two-tower never saw the pair's photo."""
+        """The training pairs' signals as the scorer meets unseen pairs. A transfer never lends a
+        pair its own photo's descriptions nor the text's photo, so fitted on every training photo
+        it is out of sample already; the two-tower learnt its training photos, so its column comes
+        from towers fitted without the pair's photo (inner folds, see PairParams.inner_folds)."""
         p = self.params
-        x = None
-        rng = np.random.default_rng(seed)
-        photos = np.unique(img)
-        fold_of = dict(zip(photos, rng.permutation(len(photos)) % p.inner_folds))
-        folds = np.asarray([fold_of[i] for i in img])
-        for f in range(p.inner_folds):
-            held = photos[[fold_of[ph] == f for ph in photos]]
-            inner_photos = np.setdiff1d(train_photos, held)
-            rows = folds == f
-            # fitted here and let go: the signals are kept (memo), the inner bridges and their
-            # all-photo caches (hundreds of MB each with more-photos) are not
-            signals = self._signals(corpus, img[rows], txt[rows],
-                                    self._fit_bridges(corpus, inner_photos, seed))
-            if x is None:
-                x = np.zeros((len(img), signals.shape[1]))
-            x[rows] = signals
+        x = self._signals(corpus, img, txt, self._bridges(corpus, train_photos, seed))
+        fold = training.photo_folds(corpus, p.inner_folds, seed)
+        for f in np.unique(fold[img]):
+            rows = fold[img] == f
+            tower = TwoTower(TwoTowerParams(**p.two_tower)).fit(
+                corpus, None, np.setdiff1d(train_photos, np.flatnonzero(fold == f)), seed)
+            x[rows, self.TOWER] = tower.score(corpus, img[rows], txt[rows])
         return x
 
     def fit(self, corpus, train_pairs, train_photos, seed=0):
         p = self.params
         self.label = LabelBridge().fit(corpus, None, train_photos)
         if p.known_pairs > 0:
-            train_pairs = _with_known_pairs(corpus, train_pairs, train_photos, p.known_pairs, seed)
+            # photos outside the folds (training-only datasets) join every inner tower, so a known
+            # pair of theirs would get an in-sample tower signal: they teach through the bridges
+            own = train_photos[training.photo_folds(corpus, p.inner_folds, seed)[train_photos] >= 0]
+            train_pairs = _with_known_pairs(corpus, train_pairs, own, p.known_pairs, seed)
         img, txt = train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy()
         # pair models that differ only in their head or weights see the same training signals
         key = ("pair-signals", repr(self._signal_settings()), seed, np.asarray(train_photos).tobytes(),
@@ -265,22 +235,22 @@ class PairScorer(Scorer):
         return z @ self.coef + self.intercept
 
     def _scoring_signals(self, corpus, img, txt) -> np.ndarray:
-        """Large scoring calls (cross-validation's held-out pairs and retrieval matrices) are
-        shared by the pair models that differ only in their head; the key holds the fitted bridges
-        and the contents of the photos and texts, so a changed query slot is never served stale.
-        Small calls (a search's candidates) are not kept: the memo would grow with every query."""
-        if len(img) < SHARED_SCORING_PAIRS:
+        """Large scoring calls of freshly trained models (cross-validation's held-out pairs and
+        retrieval matrices) are shared by the pair models that differ only in their head; the key
+        holds the fitted bridges and the contents of the photos and texts, so a changed query slot
+        is never served stale. Small calls (a search's candidates) and loaded models (the score
+        job's batches) are not kept: the memo would grow with every call."""
+        if len(img) < SHARED_SCORING_PAIRS or getattr(self, "_bridges_key", None) is None:
             return self._signals(corpus, img, txt, self.bridges)
         u_img, u_txt = np.unique(img), np.unique(txt)
         content = hashlib.sha1()
         for part in (img, txt, corpus.features[u_img], corpus.text_vectors[u_txt],
                      "\x00".join(corpus.raw_texts[t] for t in u_txt).encode()):
             content.update(part.tobytes() if isinstance(part, np.ndarray) else part)
-        key = ("pair-scoring-signals", id(self.bridges), repr(self._signal_settings()),
+        key = ("pair-scoring-signals", self._bridges_key, repr(self._signal_settings()),
                content.hexdigest())
         if key not in corpus.memo:
             corpus.memo[key] = self._signals(corpus, img, txt, self.bridges)
-            _release(self.bridges)      # batch calls are few; their caches are rebuilt when needed
         return corpus.memo[key]
 
     def score(self, corpus, img, txt):
