@@ -26,8 +26,20 @@ class TrainResult:
     active: str | None
 
 
+def code_version() -> str:
+    """A hash of the code that fits and scores models (the scorers and the evaluation): a change to
+    it retrains every model, as a change to the data does."""
+    root = Path(__file__).resolve().parent.parent / "ws_core"
+    files = sorted((root / "scorers").glob("*.py")) + [root / "training.py", root / "memo.py"]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
+
+
 def data_fingerprint(con, image_version: str, text_version: str) -> str:
-    """Changes when a target, a description, a photo's content or an encoder version changes."""
+    """Changes when a target, a description, a photo's content, an encoder version or the models'
+    code (code_version) changes."""
     parts = con.execute(
         "select "
         "(select sha256(string_agg(image || '|' || text_id || '|' || target, ',' order by image, text_id)) "
@@ -35,7 +47,8 @@ def data_fingerprint(con, image_version: str, text_version: str) -> str:
         "(select sha256(string_agg(text_id || '|' || sha256(text), ',' order by text_id)) from texts), "
         "(select sha256(string_agg(image || '|' || sha256 || '|' || split, ',' order by image)) from photos)"
     ).fetchone()
-    return hashlib.sha256("\n".join(map(str, [*parts, image_version, text_version])).encode()).hexdigest()
+    return hashlib.sha256("\n".join(map(str, [*parts, image_version, text_version, code_version()]))
+                          .encode()).hexdigest()
 
 
 def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str], folds: int = 5,

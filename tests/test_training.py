@@ -193,7 +193,7 @@ def test_training_is_deterministic_with_a_seed(corpus, name):
     np.testing.assert_array_equal(a, b)
 
 
-def test_train_job_registers_models_and_activates_the_best(embedded, tmp_path):
+def test_train_job_registers_models_and_activates_the_best(embedded, tmp_path, monkeypatch):
     result = run_train(embedded, tmp_path / "art", FAST, folds=3, image_encoder="fake-image",
                        text_encoder="fake-text", log=lambda m: None)
     assert [e.name for e in result.trained] == FAST
@@ -220,6 +220,28 @@ def test_train_job_registers_models_and_activates_the_best(embedded, tmp_path):
     embedded.execute("update model_metrics set value = 0.3 where split = 'cv' and metric = 'tau_c'")
     assert _activate(embedded) == f"{best[0]}-{result.run_id}"   # none reaches it: all compete
     assert table(embedded, "select count(*) from models") == [(4,)]
+    # the same data and settings under changed model code: trained again
+    import jobs.train
+    monkeypatch.setattr(jobs.train, "code_version", lambda: "another version of the scorers")
+    third = run_train(embedded, tmp_path / "art", FAST[:1], folds=3, image_encoder="fake-image",
+                      text_encoder="fake-text", log=lambda m: None)
+    assert [e.name for e in third.trained] == FAST[:1] and third.skipped == []
+
+
+def test_code_version_follows_the_scorers_source(tmp_path, monkeypatch):
+    import jobs.train
+    first = jobs.train.code_version()
+    assert first == jobs.train.code_version() and len(first) == 64
+    fake = tmp_path / "jobs" / "train.py"
+    (tmp_path / "ws_core" / "scorers").mkdir(parents=True)
+    fake.parent.mkdir()
+    for name in ("training.py", "memo.py"):
+        (tmp_path / "ws_core" / name).write_text("x = 1\n")
+    (tmp_path / "ws_core" / "scorers" / "pair.py").write_text("HEAD = 'linear'\n")
+    monkeypatch.setattr(jobs.train, "__file__", str(fake))
+    before = jobs.train.code_version()
+    (tmp_path / "ws_core" / "scorers" / "pair.py").write_text("HEAD = 'mlp'\n")
+    assert jobs.train.code_version() != before != first
 
 
 @pytest.mark.parametrize("options, bridges", [
@@ -336,3 +358,24 @@ def test_seed_mlp_scores_by_parts_as_the_network_does(corpus):
     whole = run_mlp(model.net, (_concat(corpus, img, txt) - model.mean) / model.std)
     np.testing.assert_allclose(model.score(corpus, img, txt), whole, rtol=0, atol=1e-5)
     assert whole.std() > 0.01          # a network that ranks, not a constant
+
+
+def test_pair_scorer_scores_training_photos_with_the_tower_that_never_saw_them(corpus, tmp_path):
+    model = training.fit_final(corpus, "pair_linear")
+    described = np.asarray(sorted(corpus.descriptions_of()))
+    in_folds = np.intersect1d(np.flatnonzero(training.photo_folds(corpus, 5, 0) >= 0), described)
+    names = [n for held, _ in model.inner.values() for n in held]
+    assert sorted(names) == sorted(corpus.images[i] for i in in_folds)     # each in exactly one fold
+    held, tower = model.inner[0]
+    img = np.full(len(corpus.texts), corpus.image_index[held[0]])
+    txt = np.arange(len(corpus.texts))
+    column = model._scoring_signals(corpus, img, txt)[:, model.TOWER]
+    np.testing.assert_allclose(column, tower.score(corpus, img, txt), rtol=0, atol=1e-6)
+    assert np.abs(column - model.bridges["tower."].score(corpus, img, txt)).max() > 0.01
+    _, photos, _ = training.test_queries(corpus)       # unseen photos: the final tower
+    unseen = np.full(len(txt), photos[0])
+    np.testing.assert_allclose(model._scoring_signals(corpus, unseen, txt)[:, model.TOWER],
+                               model.bridges["tower."].score(corpus, unseen, txt), rtol=0, atol=1e-6)
+    save_scorer(model, tmp_path / "m.pt")
+    loaded = load_scorer(tmp_path / "m.pt")
+    np.testing.assert_allclose(loaded.score(corpus, img, txt), model.score(corpus, img, txt), rtol=0, atol=1e-9)

@@ -426,12 +426,16 @@ class TwoTower(Scorer):
     def project_texts(self, vectors: np.ndarray) -> np.ndarray:
         return self._joined("txt", torch.from_numpy(vectors))
 
-    def score(self, corpus, img, txt):
+    def score(self, corpus, img, txt, keep_photos: bool = True):
         """Each distinct photo and text projected once, the pairs' cosines taken in chunks: a
-        retrieval matrix of millions of pairs never holds a per-pair copy of the 1280-d vectors."""
+        retrieval matrix of millions of pairs never holds a per-pair copy of the 1280-d vectors.
+        keep_photos=False projects only these pairs' photos and keeps nothing."""
         u_img, img_inv = np.unique(img, return_inverse=True)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
-        fi = self.project_photos(corpus)[u_img]
+        if keep_photos:
+            fi = self.project_photos(corpus)[u_img]
+        else:
+            fi = self._joined("img", torch.from_numpy((corpus.features[u_img] - self.mean) / self.std).float())
         ti = self.project_texts(corpus.text_vectors[u_txt])
         out = np.empty(len(img), dtype=fi.dtype)
         for start in range(0, len(img), 65536):

@@ -184,20 +184,15 @@ class PairScorer(Scorer):
         """The training pairs' signals as the scorer meets unseen pairs. A transfer never lends a
         pair its own photo's descriptions nor the text's photo, so fitted on every training photo
         it is out of sample already; the two-tower learnt its training photos, so its column comes
-        from towers fitted without the pair's photo (inner folds, see PairParams.inner_folds)."""
-        p = self.params
+        from the inner tower fitted without the pair's photo (every training pair's photo is in an
+        inner fold: judged pairs are on the service's photos, and so are known pairs)."""
         x = self._signals(corpus, img, txt, self._bridges(corpus, train_photos, seed))
-        fold = training.photo_folds(corpus, p.inner_folds, seed)
-        for f in np.unique(fold[img]):
-            rows = fold[img] == f
-            tower = TwoTower(TwoTowerParams(**p.two_tower)).fit(
-                corpus, None, np.setdiff1d(train_photos, np.flatnonzero(fold == f)), seed)
-            x[rows, self.TOWER] = tower.score(corpus, img[rows], txt[rows])
-        return x
+        return self._cross_fitted(corpus, img, txt, x)
 
     def fit(self, corpus, train_pairs, train_photos, seed=0):
         p = self.params
         self.label = LabelBridge().fit(corpus, None, train_photos)
+        self.inner = self._inner_towers(corpus, train_photos, seed)
         if p.known_pairs > 0:
             # photos outside the folds (training-only datasets) join every inner tower, so a known
             # pair of theirs would get an in-sample tower signal: they teach through the bridges
@@ -229,6 +224,30 @@ class PairScorer(Scorer):
         self.bridges = self._bridges(corpus, train_photos, seed)
         return self
 
+    def _inner_towers(self, corpus, train_photos, seed) -> dict:
+        """Inner fold -> (the names of its training photos, the tower fitted without them); inner
+        folds are laid like cross-validation's (PairParams.inner_folds), towers come from the memo."""
+        fold = training.photo_folds(corpus, self.params.inner_folds, seed)
+        out = {}
+        for f in np.unique(fold[train_photos]):
+            if f >= 0:
+                held = np.flatnonzero(fold == f)
+                tower = TwoTower(TwoTowerParams(**self.params.two_tower)).fit(
+                    corpus, None, np.setdiff1d(train_photos, held), seed)
+                out[int(f)] = ([corpus.images[i] for i in np.intersect1d(held, train_photos)], tower)
+        return out
+
+    def _cross_fitted(self, corpus, img, txt, x) -> np.ndarray:
+        """A training photo's two-tower column from the inner tower that never saw it, as the head
+        learnt it: with the final tower, the catalogue's training photos, whose descriptions it
+        learnt, outrank every photo it never saw."""
+        for names, tower in self.inner.values():
+            held = np.asarray([corpus.image_index[n] for n in names if n in corpus.image_index], dtype=int)
+            rows = np.isin(img, held)
+            if rows.any():
+                x[rows, self.TOWER] = tower.score(corpus, img[rows], txt[rows], keep_photos=False)
+        return x
+
     def _raw(self, z):
         if self.params.head == "mlp":
             return run_mlp(self.net, z)
@@ -241,7 +260,7 @@ class PairScorer(Scorer):
         is never served stale. Small calls (a search's candidates) and loaded models (the score
         job's batches) are not kept: the memo would grow with every call."""
         if len(img) < SHARED_SCORING_PAIRS or getattr(self, "_bridges_key", None) is None:
-            return self._signals(corpus, img, txt, self.bridges)
+            return self._cross_fitted(corpus, img, txt, self._signals(corpus, img, txt, self.bridges))
         u_img, u_txt = np.unique(img), np.unique(txt)
         content = hashlib.sha1()
         for part in (img, txt, corpus.features[u_img], corpus.text_vectors[u_txt],
@@ -250,7 +269,7 @@ class PairScorer(Scorer):
         key = ("pair-scoring-signals", self._bridges_key, repr(self._signal_settings()),
                content.hexdigest())
         if key not in corpus.memo:
-            corpus.memo[key] = self._signals(corpus, img, txt, self.bridges)
+            corpus.memo[key] = self._cross_fitted(corpus, img, txt, self._signals(corpus, img, txt, self.bridges))
         return corpus.memo[key]
 
     def score(self, corpus, img, txt):
@@ -263,6 +282,9 @@ class PairScorer(Scorer):
                "label.class_vectors": self.label.class_vectors,
                **{f"{prefix}{k}": v for prefix, bridge in self.bridges.items()
                   for k, v in bridge.state().items()}}
+        for f, (names, tower) in self.inner.items():
+            out[f"inner{f}.photos"] = names
+            out.update({f"inner{f}.tower.{k}": v for k, v in tower.state().items()})
         if self.params.head == "mlp":
             out.update({f"net.{k}": v.numpy() for k, v in self.net.state_dict().items()})
         else:
@@ -287,6 +309,13 @@ class PairScorer(Scorer):
         self.bridges = self._unfitted_bridges()
         for prefix, bridge in self.bridges.items():
             bridge.set_state(part(prefix))
+        self.inner = {}     # none in models saved before cross-fitting
+        for key in state:
+            if key.startswith("inner") and key.endswith(".photos"):
+                f = int(key[len("inner"):-len(".photos")])
+                tower = TwoTower(TwoTowerParams(**p.two_tower))
+                tower.set_state(part(f"inner{f}.tower."))
+                self.inner[f] = (list(state[key]), tower)
         if p.head == "mlp":
             self.net = MLPEnsemble(len(self.mean), MLPParams(**p.mlp), p.members)
             self.net.load_state_dict({k: torch.from_numpy(v) for k, v in part("net.").items()})
