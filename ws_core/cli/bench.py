@@ -165,7 +165,6 @@ def bench_stages(data_dirs, descriptions, folds, db):
     _table(rows, ("stage", "wall s", "peak RSS GB", "outcome"))
 
 
-
 @bench.command("startup")
 @click.option("--runs", type=click.IntRange(1), default=10, show_default=True)
 def bench_startup(runs):

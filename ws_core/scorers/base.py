@@ -31,6 +31,9 @@ class Scorer:
     def set_state(self, state: dict) -> None:
         pass
 
+    def _forget(self) -> None:
+        """Drop what the scorer caches per corpus (rebuilt on the next score call)."""
+
 
 def save_scorer(scorer: Scorer, path: Path) -> str:
     """Write kind, hyperparameters and state to `path`; return the file's sha256."""

@@ -33,8 +33,11 @@ class LabelBridge(Scorer):
 
     def fit(self, corpus, train_pairs, train_photos, seed=0):
         self.class_vectors = class_name_vectors(corpus.text_encoder)
-        self._photos = None
+        self._forget()
         return self
+
+    def _forget(self):
+        self._photos = None
 
     def _photo_vectors(self, corpus) -> np.ndarray:
         """Every photo's vector at once, kept: it depends on the photo only (search: 4 ms a query)."""
@@ -52,7 +55,7 @@ class LabelBridge(Scorer):
 
     def set_state(self, state):
         self.class_vectors = state["class_vectors"]
-        self._photos = None
+        self._forget()
 
 
 def _bank_mean(corpus, photos, center: bool) -> np.ndarray:
@@ -157,9 +160,6 @@ class _Transfer(Scorer):
         if self.params.words:
             self.words = WordVectors(state["vocabulary"], state["idf"])
         self._forget()
-
-    def _forget(self):
-        raise NotImplementedError
 
     def _text_rows(self, corpus, texts):
         """The texts as the comparison sees them: sentence vectors, or TF-IDF word vectors."""
@@ -378,8 +378,11 @@ class TwoTower(Scorer):
             corpus.memo[key] = (mean, std, [self._fit_one(pairs, f_all, t_all, seed + 1000 * m)
                                             for m in range(self.params.members)])
         self.mean, self.std, self.nets = corpus.memo[key]
-        self._last_img = None
+        self._forget()
         return self
+
+    def _forget(self):
+        self._last_img = None
 
     def _fit_one(self, pairs, f_all, t_all, seed):
         p = self.params
@@ -419,9 +422,11 @@ class TwoTower(Scorer):
         """Every photo of the corpus at once, kept: a photo's projection never changes after fit."""
         cached = getattr(self, "_last_img", None)
         if cached is None or cached[0] is not corpus.features:
-            f = torch.from_numpy((corpus.features - self.mean) / self.std).float()
-            cached = self._last_img = (corpus.features, self._joined("img", f))
+            cached = self._last_img = (corpus.features, self._project_features(corpus.features))
         return cached[1]
+
+    def _project_features(self, features: np.ndarray) -> np.ndarray:
+        return self._joined("img", torch.from_numpy((features - self.mean) / self.std).float())
 
     def project_texts(self, vectors: np.ndarray) -> np.ndarray:
         return self._joined("txt", torch.from_numpy(vectors))
@@ -432,10 +437,7 @@ class TwoTower(Scorer):
         keep_photos=False projects only these pairs' photos and keeps nothing."""
         u_img, img_inv = np.unique(img, return_inverse=True)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
-        if keep_photos:
-            fi = self.project_photos(corpus)[u_img]
-        else:
-            fi = self._joined("img", torch.from_numpy((corpus.features[u_img] - self.mean) / self.std).float())
+        fi = self.project_photos(corpus)[u_img] if keep_photos else self._project_features(corpus.features[u_img])
         ti = self.project_texts(corpus.text_vectors[u_txt])
         out = np.empty(len(img), dtype=fi.dtype)
         for start in range(0, len(img), 65536):
@@ -458,4 +460,4 @@ class TwoTower(Scorer):
             net.load_state_dict({k[len(prefix):]: torch.from_numpy(v) for k, v in state.items()
                                  if k.startswith(prefix)})
             self.nets.append(net.eval())
-        self._last_img = None
+        self._forget()

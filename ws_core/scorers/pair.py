@@ -75,10 +75,7 @@ def _fresh(bridge):
     """A copy sharing the fitted arrays, without what the bridge caches per corpus (neighbours, bank
     vectors, photo cosines, projections): caches live with the model that scores, not in the memo."""
     bridge = copy.copy(bridge)
-    if hasattr(bridge, "_forget"):
-        bridge._forget()
-    if hasattr(bridge, "_last_img"):
-        bridge._last_img = None
+    bridge._forget()
     return bridge
 
 
@@ -168,12 +165,14 @@ class PairScorer(Scorer):
     TOWER = 2   # the two-tower's column among the signals
 
     def _signals(self, corpus, img, txt, bridges) -> np.ndarray:
+        """A column per signal; a training photo's two-tower column from the inner tower that
+        never saw it (_cross_fitted)."""
         cols = [b.score(corpus, img, txt) for b in bridges.values()]
         cols.insert(3, self.label.score(corpus, img, txt))   # after the first three, as it always was
         if self.params.text_length:
             u_txt, txt_inv = np.unique(txt, return_inverse=True)
             cols.append(np.log1p([len(corpus.raw_texts[t].split()) for t in u_txt])[txt_inv])
-        return np.column_stack(cols)
+        return self._cross_fitted(corpus, img, txt, np.column_stack(cols))
 
     def _signal_settings(self) -> dict:
         """The settings that decide the signals (not the head, nor the rows' weights)."""
@@ -186,8 +185,7 @@ class PairScorer(Scorer):
         it is out of sample already; the two-tower learnt its training photos, so its column comes
         from the inner tower fitted without the pair's photo (every training pair's photo is in an
         inner fold: judged pairs are on the service's photos, and so are known pairs)."""
-        x = self._signals(corpus, img, txt, self._bridges(corpus, train_photos, seed))
-        return self._cross_fitted(corpus, img, txt, x)
+        return self._signals(corpus, img, txt, self._bridges(corpus, train_photos, seed))
 
     def fit(self, corpus, train_pairs, train_photos, seed=0):
         p = self.params
@@ -260,7 +258,7 @@ class PairScorer(Scorer):
         is never served stale. Small calls (a search's candidates) and loaded models (the score
         job's batches) are not kept: the memo would grow with every call."""
         if len(img) < SHARED_SCORING_PAIRS or getattr(self, "_bridges_key", None) is None:
-            return self._cross_fitted(corpus, img, txt, self._signals(corpus, img, txt, self.bridges))
+            return self._signals(corpus, img, txt, self.bridges)
         u_img, u_txt = np.unique(img), np.unique(txt)
         content = hashlib.sha1()
         for part in (img, txt, corpus.features[u_img], corpus.text_vectors[u_txt],
@@ -269,7 +267,7 @@ class PairScorer(Scorer):
         key = ("pair-scoring-signals", self._bridges_key, repr(self._signal_settings()),
                content.hexdigest())
         if key not in corpus.memo:
-            corpus.memo[key] = self._cross_fitted(corpus, img, txt, self._signals(corpus, img, txt, self.bridges))
+            corpus.memo[key] = self._signals(corpus, img, txt, self.bridges)
         return corpus.memo[key]
 
     def score(self, corpus, img, txt):
