@@ -41,8 +41,9 @@ class EmbedResult:
 
 
 def run_embed(con: duckdb.DuckDBPyConnection, image_encoder: str, text_encoder: str,
-              batch_size: int = 32, limit: int | None = None, load=None) -> EmbedResult:
-    """`load(kind, name)` builds an encoder; it is only called when there is work to do."""
+              batch_size: int = 32, limit: int | None = None, load=None, use=None) -> EmbedResult:
+    """`load(kind, name)` builds an encoder, `use` is the multilingual one; each is only made when
+    there is work to do."""
     from ws_core import encoders
     load = load or (lambda kind, name: getattr(encoders, f"{kind}_encoder")(name))
     image_version, text_version = image_encoder_version(image_encoder), text_encoder_version(text_encoder)
@@ -72,7 +73,8 @@ def run_embed(con: duckdb.DuckDBPyConnection, image_encoder: str, text_encoder: 
                 n_texts += len(ids)
                 bar.update(len(ids))
             bar.close()
-        run.rows_out = n_photos + n_texts
+        n_map = _fit_text_map(con, text_version, use, run.run_id)
+        run.rows_out = n_photos + n_texts + (n_map > 0)
         run.message = f"{n_failed} photos failed to decode (see quarantine)" if n_failed else None
     return EmbedResult(run.run_id, n_photos, n_texts, n_failed)
 
@@ -108,3 +110,34 @@ def _write_texts(con, ids, texts, vectors, version: str, run_id: str) -> None:
                     "(select text_id from staged_vectors)", [version])
         con.execute("insert into text_embeddings select text_id, ?, ?, text_sha256, vector::float[384], ? "
                     "from staged_vectors", [version, vectors.shape[1], run_id])
+
+
+MIN_MAP_TEXTS = 50   # fewer English descriptions than this fit no multilingual map
+
+
+def _fit_text_map(con, text_version: str, use, run_id: str) -> int:
+    """The multilingual map into this text encoder's space, fitted once per encoder pair on a fixed
+    sample of English descriptions (ws_core/encoders/multilingual.py); returns the texts fitted on."""
+    from ws_core.encoders import multilingual as ml
+    if con.execute("select 1 from text_maps where source_encoder = ? and target_encoder = ?",
+                   [ml.USE_VERSION, text_version]).fetchone():
+        return 0
+    described = con.execute("select t.text_id, t.text from texts t join text_embeddings e using (text_id) "
+                            "where e.encoder = ? and t.is_description", [text_version]).fetchall()
+    english = {i: t for i, t in described if ml.is_english(t)}
+    if len(english) < MIN_MAP_TEXTS:
+        return 0
+    ids = ml.map_sample(list(english))
+    target = con.execute("select e.vector from unnest(?::varchar[]) with ordinality as s(text_id, n) "
+                         "join text_embeddings e using (text_id) where e.encoder = ? order by s.n",
+                         [ids, text_version]).fetchnumpy()["vector"]
+    use = use or ml.use_encoder()
+    vectors = [use.encode([english[i] for i in ids[a:a + 256]])
+               for a in tqdm(range(0, len(ids), 256), desc="multilingual map", unit="batch", disable=None)]
+    fitted = ml.CrossLingualMap.fit(np.vstack(vectors), np.stack(target).astype(np.float32))
+    with transaction(con):
+        con.execute("insert into text_maps (source_encoder, target_encoder, dims, weights, bias, alpha, "
+                    "n_texts, heldout_cosine, job_run_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [ml.USE_VERSION, text_version, fitted.weights.shape[1], fitted.weights.ravel().tolist(),
+                     fitted.bias.tolist(), fitted.alpha, fitted.n_texts, fitted.heldout_cosine, run_id])
+    return fitted.n_texts

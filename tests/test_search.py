@@ -199,8 +199,14 @@ def test_scores_match_between_search_and_the_score_job(db, searcher):
 def test_two_stage_scoring_keeps_the_top_candidates(db):
     con = wsdb.connect(db)
     (pair,), = table(con, "select model_id from models where name = 'pair_linear'")
+    run_score(con, "test", "all", model_id=pair, candidates=74)
+    every = {(q, i): s for q, i, s in table(con, "select query_id, image, score from scores join score_runs "
+                                                 "using (run_id) where photo_set = 'all'")}
     r = run_score(con, "test", "all", model_id=pair, candidates=5)
     assert (r.n_queries, r.n_photos, r.rows) == (60, 74, 300)
+    # queries re-ranked in batches score each pair as the full run does
+    two_stage = table(con, "select query_id, image, score from scores where run_id = ?", [r.run_id])
+    assert all(s == pytest.approx(every[q, i], abs=1e-6) for q, i, s in two_stage)
     assert table(con, "select count(distinct query_id), max(rank) from scores where run_id = ?", [r.run_id]) == [(60, 5)]
     again = run_score(con, "test", "all", model_id=pair, candidates=5, force=True)
     assert table(con, "select run_id, count(*) from scores join score_runs using (run_id) where photo_set = 'all' "
@@ -426,3 +432,26 @@ def test_one_clock_under_a_non_utc_zone(built, tmp_path):
     con.close()
     # the score run is written just before its job run finishes, by the same clock
     assert 0 <= (run_end - scored).total_seconds() < 60
+
+
+def test_the_nightly_catalogue_run_recalls_as_many_photos_as_search():
+    from jobs.nightly import CATALOGUE_CANDIDATES
+    from ws_core.search import CANDIDATES
+    assert CATALOGUE_CANDIDATES == CANDIDATES
+
+
+def test_report_says_what_training_only_photos_add(db, tmp_path):
+    from ws_core.report import build_report
+    con = wsdb.connect(db)
+    con.execute("update photos set dataset = 'more' where image in (select distinct image from texts "
+                "where is_description order by image limit 7)")
+    con.execute("insert into training_only_datasets values ('more', 'test')")
+    (own, more, n_desc), = table(con, "select count(distinct image) filter (where dataset <> 'more'), "
+                                      "count(distinct image) filter (where dataset = 'more'), "
+                                      "count(*) filter (where dataset = 'more') "
+                                      "from texts join photos using (image) where is_description")
+    html = build_report(con, tmp_path / "report").read_text()
+    con.close()
+    assert more == 7
+    assert (f"7 training-only photos (more, {n_desc} descriptions) grow the described photos from {own} to "
+            f"{own + 7}: every bridge") in html

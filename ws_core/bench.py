@@ -12,6 +12,7 @@ import numpy as np
 from .embedding import embed_images
 from .encoders import image_encoder, text_encoder
 from .encoders.preprocess import load_rgb, to_batch, to_pixels
+from .errors import WsError
 
 
 def _peak_mb() -> float:
@@ -228,3 +229,59 @@ def search_benchmark(db: Path, n_queries: int, synthetic: int, seed: int = 0) ->
                   f"{CANDIDATES} candidates re-ranked"),
                  (f"{len(big)} queries p50 / p95, ms", _percentiles(big))]
     return rows
+
+
+def translated_queries(con, path: Path) -> list[tuple[str, str, str]]:
+    """(query_id, the stored English query, its translation) for each row of a query_id<TAB>text file
+    whose query_id is a stored test query."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [(r["query_id"], r["text"]) for r in csv.DictReader(f, delimiter="\t")]
+    english = dict(con.execute("select text_id, text from texts where is_test_query").fetchall())
+    missing = [q for q, _ in rows if q not in english]
+    if missing:
+        raise WsError(f"{len(missing)} query ids of {path} are not test queries here (e.g. {missing[0]}).")
+    return [(q, english[q], text) for q, text in rows]
+
+
+def multilingual_benchmark(con, path: Path) -> list[tuple]:
+    """Retrieval among the test photos (children rule off) of translated test queries, read by the
+    English encoder and through the multilingual map, beside the same queries in English (stored
+    vectors, and through the map): R@1/5/10 and MRR."""
+    from . import metrics
+    from .corpus import load_corpus
+    from .encoders import text_encoder_for_version
+    from .encoders.multilingual import QueryEncoder, load_map, use_encoder
+    from .search import active_model, load_model
+    from .training import score_matrix, test_queries
+    rows = translated_queries(con, path)
+    entry = active_model(con)
+    corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
+    model = load_model(entry)
+    cross_map = load_map(con, entry["text_encoder"])
+    if cross_map is None:
+        raise WsError("No multilingual map in this database: run `ws embed` first.")
+    base = text_encoder_for_version(entry["text_encoder"])
+    _, photos, _ = test_queries(corpus)
+    queries = np.asarray([corpus.text_index[q] for q, _, _ in rows])
+    relevant = np.searchsorted(photos, corpus.text_photo[queries])
+    english, translated = [e for _, e, _ in rows], [t for _, _, t in rows]
+    use = use_encoder()
+    # the English queries through the map too: what the map loses apart from the translation
+    readings = [("english (stored vectors)", None, english),
+                ("english, multilingual map", cross_map.apply(use.encode(english)), english),
+                ("translation, english encoder", base.encode(translated), translated),
+                ("translation, multilingual map", QueryEncoder(base, cross_map, use).encode(translated),
+                 translated)]
+    stored_vectors, stored_texts = corpus.text_vectors, list(corpus.raw_texts)
+    out = []
+    for name, vectors, texts in readings:
+        # each reading takes the English queries' rows in a private copy of the corpus
+        corpus.text_vectors = stored_vectors.copy()
+        corpus.raw_texts = list(stored_texts)
+        if vectors is not None:
+            corpus.text_vectors[queries] = vectors
+        for q, t in zip(queries, texts):
+            corpus.raw_texts[q] = t
+        m = metrics.retrieval(score_matrix(model, corpus, queries, photos), relevant)
+        out.append((name, len(queries), *(f"{m[k]:.3f}" for k in ("r_at_1", "r_at_5", "r_at_10", "mrr"))))
+    return out

@@ -56,10 +56,10 @@ def _embed_file(path: Path, image_version: str) -> tuple[np.ndarray, np.ndarray]
     return features[0], label_probs
 
 
-def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str = "en") -> list[Rating]:
+def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str | None = None) -> list[Rating]:
     prepared = [prepare_query(t) for t in texts]          # an empty text is refused before any load
     vocab, applies = policy.load_vocabulary(con), policy.rule_applies(con, region)
-    shown_instead = policy.disclaimer(con, lang)
+    disclaimers = {code: policy.disclaimer(con, code) for code in ("en", "ru")}
     entry = active_model(con)
     stored = con.execute("select status from photos where image = ?", [photo]).fetchone()
     corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
@@ -90,12 +90,16 @@ def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str
     for text, (query, notes) in zip(texts, prepared):
         decision = policy.check(query, vocab)
         if applies and (decision.is_child or hidden_reason):
-            out.append(Rating(text, None, shown_instead, decision.reason or hidden_reason, decision.evidence, notes))
+            out.append(Rating(text, None, disclaimers[policy.query_lang(query, lang)],
+                              decision.reason or hidden_reason, decision.evidence, notes))
             continue
         if encoder is None:
             from .encoders import text_encoder_for_version
-            encoder = text_encoder_for_version(entry["text_encoder"])
+            from .encoders.multilingual import QueryEncoder, load_map
+            encoder = QueryEncoder(text_encoder_for_version(entry["text_encoder"]),
+                                   load_map(con, entry["text_encoder"]))
         corpus.text_vectors[slot] = encoder.encode([query])[0]
+        notes = notes + encoder.take_notes()
         corpus.raw_texts[slot] = query
         score = float(np.clip(scorer.score(corpus, np.asarray([index]), np.asarray([slot]))[0], 0, 1))
         out.append(Rating(text, score, evidence=decision.evidence, notes=notes))

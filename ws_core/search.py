@@ -131,7 +131,7 @@ class Searcher:
     """Loads the active model, every photo's vectors and the policy once; then answers queries fast.
     Holds no database connection after construction."""
 
-    def __init__(self, con, region: str | None = None, lang: str = "en", model_id: str | None = None,
+    def __init__(self, con, region: str | None = None, lang: str | None = None, model_id: str | None = None,
                  text_encoder=None):
         self.model = active_model(con, model_id)
         self.scorer = load_model(self.model)
@@ -147,11 +147,13 @@ class Searcher:
             im for (im,) in con.execute("select image from photos where status <> 'ok'").fetchall()}
         self.visible = np.asarray([i for i, im in enumerate(self.corpus.images) if im not in hidden])
         self.n_hidden = len(self.corpus.images) - len(self.visible)
-        self.disclaimer = policy.disclaimer(con, lang)
+        self.lang = lang
+        self.disclaimers = {code: policy.disclaimer(con, code) for code in ("en", "ru")}
         if text_encoder is None:
             from .encoders import text_encoder_for_version
             text_encoder = text_encoder_for_version(self.model["text_encoder"])
-        self.encoder = text_encoder
+        from .encoders.multilingual import QueryEncoder, load_map
+        self.encoder = QueryEncoder(text_encoder, load_map(con, self.model["text_encoder"]))
         tower = tower_of(self.scorer)
         self.index = self.index_rows = None
         if tower is not None and len(self.visible) > CANDIDATES:
@@ -163,9 +165,11 @@ class Searcher:
         query, notes = prepare_query(text)
         decision = policy.check(query, self.vocab)
         if decision.is_child and self.rule:
-            return SearchResult(text, self.disclaimer, decision.reason, decision.evidence, notes=notes)
+            return SearchResult(text, self.disclaimers[policy.query_lang(query, self.lang)], decision.reason,
+                                decision.evidence, notes=notes)
         with _one_torch_thread():
             self.corpus.text_vectors[self.slot] = self.encoder.encode([query])[0]
+            notes += self.encoder.take_notes()
             self.corpus.raw_texts[self.slot] = query
             photos = self.candidates()
             if len(photos) == 0:

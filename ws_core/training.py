@@ -23,14 +23,16 @@ MODELS = {
     "photo_transfer": ("photo_transfer", {}),
     "pair_linear": ("pair", {"head": "linear"}),
     "pair_linear_balanced": ("pair", {"head": "linear", "balance": True}),
-    # the highest CV MRR with expert tau-c >= TAU_C_FLOOR (README: the expert weight grid)
-    "pair_mlp": ("pair", {"head": "mlp", "members": 5, "expert_weight": 150.0}),
+    # the highest CV MRR with expert tau-c >= TAU_C_FLOOR, on the data with more-photos: `ws bench cv
+    # --model pair_mlp --grid expert_weight=150,300,600,1200` (README: the expert weight grid)
+    "pair_mlp": ("pair", {"head": "mlp", "members": 5, "expert_weight": 600.0}),
 }
 # The active model is the one users get: chosen by what they see, retrieval, measured out of fold,
 # among the models whose out-of-fold expert tau-c reaches the floor the product asks for (if none
-# does, all compete). The same rule picks the pair MLP's expert weight.
+# does, all compete). The same rule picks the pair MLP's expert weight. The floor is issue 14's
+# 0.52 (0.50 before the data with more-photos).
 CRITERION = "cv_mrr"
-TAU_C_FLOOR = 0.50
+TAU_C_FLOOR = 0.52
 
 
 def make_scorer(name: str, **extra) -> Scorer:

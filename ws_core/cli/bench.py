@@ -133,6 +133,8 @@ def bench_stages(data_dirs, descriptions, folds, db):
     import subprocess
     import sys
     import time
+
+    from jobs.nightly import CATALOGUE_CANDIDATES
     if db.exists():
         raise click.BadParameter(f"{db} exists; the benchmark builds a new database", param_hint="--db")
     if not data_dirs:
@@ -144,7 +146,7 @@ def bench_stages(data_dirs, descriptions, folds, db):
     stages = [("ingest", ["ingest", *d, *ingest]), ("files", ["files", *d]), ("embed", ["embed", *d]),
               ("train", ["train", *d, "--folds", str(folds)]), ("policy", ["policy", "run", *d]),
               ("score test x test", ["score", *d]),
-              ("score test x all", ["score", *d, "--photos", "all", "--candidates", "20000"]),
+              ("score test x all", ["score", *d, "--photos", "all", "--candidates", str(CATALOGUE_CANDIDATES)]),
               ("report", ["report", *d])]
     rows, total = [], 0.0
     for name, args in stages:
@@ -191,3 +193,23 @@ def bench_startup(runs):
         t = median([sys.executable, "-m", "ws_core.cli", *cmd, "--help"])
         rows.append((" ".join(["ws", *cmd, "--help"]), f"{t:.3f}", f"{t / base:.1f}"))
     _table(rows, ("command", "median s", "x baseline"))
+
+
+@bench.command("russian")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=REPO_ROOT / "tests" / "data" / "ru_test_queries.tsv", show_default=True,
+              help="query_id<TAB>text: translations of test queries (the shipped file: 100 in Russian).")
+@db_option
+@user_errors
+def bench_russian(path, db):
+    """Translated test queries against the test photos (rule off), read by the English encoder and
+    by the multilingual map, beside the same queries in English: R@1/5/10, MRR."""
+    from .. import db as wsdb
+    from ..bench import multilingual_benchmark
+    from ..config import resolve_db
+    con = wsdb.connect_read_only(resolve_db(db))
+    try:
+        rows = multilingual_benchmark(con, path)
+    finally:
+        con.close()
+    _table(rows, ("queries read as", "n", "R@1", "R@5", "R@10", "MRR"))

@@ -47,8 +47,8 @@ def score(query_set, photo_set, model_id, candidates, force, db):
 @click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help=f"Hide results scored below this (results under {WEAK_BELOW} are marked weak anyway).")
 @click.option("--region", default=None, help="Where the user is (the children rule may not apply there).")
-@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
-              help="Language of the disclaimer.")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of the disclaimer (default: Russian for a query with Cyrillic letters, else English).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with --file: one JSON object a line).")
 @click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a page with the thumbnails to this file (one query only).")
@@ -81,13 +81,14 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
         if not applies or not all(d.is_child for d in decisions):
             from ..search import Searcher
             searcher = Searcher(con, region=region, lang=lang)
-        disclaimer = policy.disclaimer(con, lang)
+        disclaimers = {code: policy.disclaimer(con, code) for code in ("en", "ru")}
     finally:
         con.close()
     from ..search import SearchResult
-    for q, (_, notes), decision in zip(queries, prepared, decisions):
+    for q, (query, notes), decision in zip(queries, prepared, decisions):
         result = (searcher.search(q, top, min_score) if searcher is not None else
-                  SearchResult(q, disclaimer, decision.reason, decision.evidence, notes=notes))
+                  SearchResult(q, disclaimers[policy.query_lang(query, lang)], decision.reason,
+                               decision.evidence, notes=notes))
         _show(result, as_json, html, several=queries_file is not None)
 
 
@@ -125,8 +126,8 @@ def _show(result, as_json: bool, html, several: bool) -> None:
 @click.argument("photo")
 @click.argument("texts", nargs=-1, required=True)
 @click.option("--region", default=None, help="Where the user is (the children rule may not apply there).")
-@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
-              help="Language of the disclaimer.")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of the disclaimer (default: Russian for a query with Cyrillic letters, else English).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object a text.")
 @db_option
 @user_errors

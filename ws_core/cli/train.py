@@ -27,7 +27,7 @@ LEADERBOARD = ("select name, is_active, cv_rmse, cv_tau_c, cv_tau_b, cv_r_at_1, 
 @user_errors
 def train(db, models, folds, seed, image_enc, text_enc, force):
     """Cross-validate, fit and register scorers; the best by cross-validated MRR among those whose
-    cross-validated expert tau-c reaches 0.50 (all, if none does) becomes active.
+    cross-validated expert tau-c reaches the floor (TAU_C_FLOOR, 0.52; all, if none does) becomes active.
 
     A model whose data, encoders and settings are unchanged since its last training is skipped.
     """

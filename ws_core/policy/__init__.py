@@ -83,6 +83,14 @@ def pixel_probability(model: dict, features):
     return probability(model, features)
 
 
+def query_lang(text: str, lang: str | None = None) -> str:
+    """The disclaimer's language for a query: the one asked for, else Russian for a query with
+    Cyrillic letters, else English."""
+    if lang:
+        return lang
+    return "ru" if any(ch.isalpha() and "CYRILLIC" in unicodedata.name(ch, "") for ch in text) else "en"
+
+
 def disclaimer(con, lang: str = "en") -> str:
     row = con.execute("select text from disclaimers where lang = ?", [lang]).fetchone()
     if row is None:

