@@ -1,4 +1,5 @@
 import functools
+import json
 
 import numpy as np
 import pytest
@@ -372,6 +373,24 @@ def test_cli_check_and_disclaimer(runner):
                                   '"rule_applies": true, "disclaimer": null}')
     out = runner.invoke(main, ["policy", "check", "дети в парке", "--lang", "ru"])
     assert "disclaimer (the query asks for photos of children): Мы не можем показать" in out.output
+    out = runner.invoke(main, ["policy", "check", "дети в парке"])          # Cyrillic: Russian by default
+    assert "disclaimer (the query asks for photos of children): Мы не можем показать" in out.output
+
+
+def test_cli_check_file_answers_one_json_line_a_text(runner, tmp_path):
+    texts = tmp_path / "q.txt"
+    texts.write_text("kidney beans\n\nдети в парке\ntwo boys fishing\n", encoding="utf-8")
+    out = runner.invoke(main, ["policy", "check", "--file", str(texts), "--json"])
+    assert out.exit_code == 0, out.output
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["query"], r["asks_for_children"], r["evidence"]) for r in rows] == [
+        ("kidney beans", False, []), ("дети в парке", True, ["дети"]), ("two boys fishing", True, ["boys"])]
+    assert rows[0]["disclaimer"] is None and rows[1]["disclaimer"].startswith("Мы не можем показать")
+    assert rows[2]["disclaimer"].startswith("We cannot show photos")
+    out = runner.invoke(main, ["policy", "check", "--file", str(texts)])
+    assert out.stdout.splitlines()[0] == "# kidney beans" and out.stdout.count("decision: ") == 3
+    out = runner.invoke(main, ["policy", "check", "kids", "--file", str(texts)])
+    assert out.exit_code == 2 and "give a TEXT or --file FILE (one text a line), not both" in out.output
 
 
 def test_cli_consent_region_terms_and_flags(runner, flagged):

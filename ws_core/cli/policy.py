@@ -45,29 +45,40 @@ def policy_group():
 
 
 @policy_group.command("check")
-@click.argument("text")
-@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
-              help="Language of the disclaimer shown.")
+@click.argument("text", required=False)
+@click.option("--file", "texts_file", type=click.File("r", encoding="utf-8", errors="replace"), default=None,
+              help="Check every line of this file (one text a line, loaded once); - reads stdin.")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of the disclaimer shown (default: Russian for a text with Cyrillic letters, "
+                   "else English).")
 @click.option("--region", default=None, help="Region the query comes from (default: 'default').")
-@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON (with --file: one a line).")
 @db_option
 @user_errors
-def check_cmd(text, lang, region, as_json, db):
+def check_cmd(text, texts_file, lang, region, as_json, db):
     """Does TEXT ask for photos of children? Prints the decision and the matched evidence."""
+    if (text is None) == (texts_file is None):
+        raise click.UsageError("give a TEXT or --file FILE (one text a line), not both")
+    texts = [text] if text is not None else [ln.rstrip("\n") for ln in texts_file if ln.strip()]
     with _reader(db) as con:
-        decision = policy.check(text, policy.load_vocabulary(con))
+        vocab = policy.load_vocabulary(con)
         applies = policy.rule_applies(con, region)
-        shown = policy.disclaimer(con, lang) if decision.is_child and applies else None
-    if as_json:
-        click.echo(json.dumps({"query": text, "asks_for_children": decision.is_child,
-                               "evidence": decision.evidence, "rule_applies": applies,
-                               "disclaimer": shown}, ensure_ascii=False))
-        return
-    click.echo(f"decision: {'asks for children' if decision.is_child else 'does not ask for children'}")
-    click.echo(f"evidence: {'; '.join(decision.evidence) if decision.evidence else 'none'}")
-    click.echo(f"rule applies in region {region or 'default'}: {'yes' if applies else 'no'}")
-    if shown:
-        click.echo(f"disclaimer ({decision.reason}): {shown}")
+        disclaimers = {code: policy.disclaimer(con, code) for code in ("en", "ru")}
+    for t in texts:
+        decision = policy.check(t, vocab)
+        shown = disclaimers[policy.query_lang(t, lang)] if decision.is_child and applies else None
+        if as_json:
+            click.echo(json.dumps({"query": t, "asks_for_children": decision.is_child,
+                                   "evidence": decision.evidence, "rule_applies": applies,
+                                   "disclaimer": shown}, ensure_ascii=False))
+            continue
+        if texts_file is not None:
+            click.echo(f"# {t}")
+        click.echo(f"decision: {'asks for children' if decision.is_child else 'does not ask for children'}")
+        click.echo(f"evidence: {'; '.join(decision.evidence) if decision.evidence else 'none'}")
+        click.echo(f"rule applies in region {region or 'default'}: {'yes' if applies else 'no'}")
+        if shown:
+            click.echo(f"disclaimer ({decision.reason}): {shown}")
 
 
 @policy_group.command("run")
