@@ -455,3 +455,14 @@ def test_report_says_what_training_only_photos_add(db, tmp_path):
     assert more == 7
     assert (f"7 training-only photos (more, {n_desc} descriptions) grow the described photos from {own} to "
             f"{own + 7}: every bridge") in html
+
+
+def test_bench_search_cold_times_whole_processes(runner, db):
+    out = runner.invoke(main, ["bench", "search", "--cold", "--runs", "1"])
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert [line.split("  ")[0] for line in lines[2:]] == [
+        "python -c pass (baseline)", "ws search: child query (words alone)", "ws search: English query",
+        "ws search: Russian query"]
+    seconds = [float(line.split()[-2]) for line in lines[2:]]
+    assert seconds[0] < min(seconds[1:]) and lines[2].split()[-1] == "1.0"

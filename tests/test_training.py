@@ -379,3 +379,22 @@ def test_pair_scorer_scores_training_photos_with_the_tower_that_never_saw_them(c
     save_scorer(model, tmp_path / "m.pt")
     loaded = load_scorer(tmp_path / "m.pt")
     np.testing.assert_allclose(loaded.score(corpus, img, txt), model.score(corpus, img, txt), rtol=0, atol=1e-9)
+
+
+def test_word_vectors_count_words_as_scikit_learn_does():
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.preprocessing import normalize
+
+    from ws_core.scorers.bridges import WordVectors
+    bank = ["A dog runs on the grass.", "Two dogs run on grass", "a black dog's ball", "Дети играют, dog",
+            "dog-sled race in snow", "the snow is white; snow falls", "grass grass grass green"]
+    words = WordVectors.fit(bank)
+    texts = ["The DOG runs, runs and runs on grass!", "snow", "nothing known here", "", "dog_sled игра дети",
+             "Дети dog's snow-snow"]
+    x = CountVectorizer(vocabulary=words.vocabulary).transform(texts).astype(np.float32)
+    x.data = 1 + np.log(x.data)
+    want = normalize(x.multiply(words.idf[None, :]).tocsr()).toarray()
+    got = words.transform(texts)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got.toarray(), want, atol=1e-6)
+    assert want[0].any() and not want[2].any()

@@ -21,3 +21,8 @@ def resolve_db(db: str | os.PathLike | None = None) -> Path:
 def artifacts_dir(db: Path) -> Path:
     """Model weights live beside the database: ws.duckdb -> ws.artifacts/."""
     return db.with_suffix(".artifacts")
+
+
+def cache_dir() -> Path:
+    """Exported encoder graphs: $WS_CACHE, else ~/.cache/with-sense."""
+    return Path(os.environ.get("WS_CACHE") or Path.home() / ".cache" / "with-sense")

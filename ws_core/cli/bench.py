@@ -105,15 +105,47 @@ def bench_cv(name, grid, folds, db):
     _table(rows, ("setting", "rmse", "tau_c", "tau_b", "R@1", "R@5", "R@10", "MRR", "s"))
 
 
+def _median_wall(argv: list[str], runs: int) -> float:
+    """Median wall time of a whole process, as a user meets it."""
+    import statistics
+    import subprocess
+    import time
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+COLD_QUERIES = [("child query (words alone)", "two kids on a swing"),
+                ("English query", "A man is crossing a mountain pass on a metal bridge."),
+                ("Russian query", "мужчина переходит горный перевал по металлическому мосту")]
+
+
 @bench.command("search")
 @click.option("--queries", type=click.IntRange(1), default=500, show_default=True,
               help="How many test queries to time.")
 @click.option("--synthetic", type=click.IntRange(0), default=1_000_000, show_default=True,
               help="Synthetic photo vectors for the large-catalogue case (0: skip).")
+@click.option("--cold", is_flag=True, help="Instead: `ws search` as whole processes from a cold start "
+                                           "(median of --runs), beside a bare Python start.")
+@click.option("--runs", type=click.IntRange(1), default=10, show_default=True, help="Processes per row with --cold.")
 @db_option
 @user_errors
-def search_cmd(queries, synthetic, db):
+def search_cmd(queries, synthetic, cold, runs, db):
     """Search latency with the model loaded: over the indexed photos and over many synthetic ones."""
+    if cold:
+        import sys
+
+        from ..config import resolve_db
+        base = _median_wall([sys.executable, "-c", "pass"], runs)
+        rows = [("python -c pass (baseline)", f"{base:.2f}", "1.0")]
+        for name, query in COLD_QUERIES:
+            t = _median_wall([sys.executable, "-m", "ws_core.cli", "search", query, "--db", str(resolve_db(db))], runs)
+            rows.append((f"ws search: {name}", f"{t:.2f}", f"{t / base:.1f}"))
+        _table(rows, ("process", "median s", "x baseline"))
+        return
     from ..bench import search_benchmark
     _table(search_benchmark(db, queries, synthetic), header=("measure", "value"))
 
@@ -172,20 +204,13 @@ def bench_stages(data_dirs, descriptions, folds, db):
 def bench_startup(runs):
     """How long `ws --help` and each command's --help take as whole processes (median of RUNS),
     beside a bare Python start in the same run."""
-    import statistics
-    import subprocess
     import sys
-    import time
+
     from . import main
     commands = [[]] + [[name] for name in sorted(main.commands)]
 
     def median(argv):
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+        return _median_wall(argv, runs)
 
     base = median([sys.executable, "-c", "pass"])
     rows = [("python -c pass (baseline)", f"{base:.3f}", "1.0")]

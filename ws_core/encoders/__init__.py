@@ -3,7 +3,8 @@
 A name picks an encoder; its version (stored on every vector) also names the preprocessing, so a
 change there means new vectors beside the old ones. `effnet-liteN` runs an exported ONNX Runtime graph;
 `effnet-liteN-eager` runs the same network in eager PyTorch (the reference: same version, same vectors
-within 1e-3, checked when the graph is exported).
+within 1e-3, checked when the graph is exported). `minilm-l6` likewise runs an exported graph and
+`minilm-l6-eager` transformers (within 1e-4).
 """
 from ..errors import WsError
 
@@ -30,7 +31,7 @@ def image_encoder_version(name: str) -> str:
 
 
 def text_encoder_version(name: str) -> str:
-    return _version(TEXT_VERSIONS, name, "text")
+    return _version(TEXT_VERSIONS, name.removesuffix("-eager"), "text")
 
 
 def text_encoder_for_version(version: str):
@@ -54,5 +55,8 @@ def text_encoder(name: str):
     if name == "fake-text":
         from .fake import FakeTextEncoder
         return FakeTextEncoder(version)
-    from .text import MiniLM
-    return MiniLM(version)
+    if name.endswith("-eager"):
+        from .text import MiniLM
+        return MiniLM(version)
+    from .text import MiniLMOnnx
+    return MiniLMOnnx(version)

@@ -12,13 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..config import cache_dir
 from ..errors import WsError
 
 MAX_EXPORT_DIFF = 1e-3
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("WS_CACHE") or Path.home() / ".cache" / "with-sense")
 
 
 def imagenet_labels() -> list[str]:

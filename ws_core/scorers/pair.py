@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LinearRegression
 
 from .. import training
 from .base import Scorer
@@ -105,6 +103,7 @@ class Calibration:
 
     @classmethod
     def fit(cls, raw: np.ndarray, target: np.ndarray) -> "Calibration":
+        from sklearn.isotonic import IsotonicRegression
         iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(raw, target)
         return cls.centred(iso.X_thresholds_, iso.y_thresholds_, float(np.std(raw)))
 
@@ -215,6 +214,7 @@ class PairScorer(Scorer):
             self.net = train_mlp(z, y, MLPParams(**p.mlp), seed, weights=w, members=p.members)
             raw = run_mlp(self.net, z)
         else:
+            from sklearn.linear_model import LinearRegression
             lin = LinearRegression().fit(z, y, sample_weight=w)
             self.coef, self.intercept = lin.coef_, float(lin.intercept_)
             raw = z @ self.coef + self.intercept

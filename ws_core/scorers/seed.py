@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.linear_model import Ridge
 
 from .base import Scorer
 
@@ -28,6 +27,7 @@ class SeedLinear(Scorer):
     def fit(self, corpus, train_pairs, train_photos, seed=0):
         x = _concat(corpus, train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy())
         mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+        from sklearn.linear_model import Ridge
         model = Ridge(alpha=self.params.alpha).fit((x - mean) / std, train_pairs["target"].to_numpy())
         self.coef = (model.coef_ / std).astype(np.float64)
         self.intercept = float(model.intercept_ - mean @ self.coef)
