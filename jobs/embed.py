@@ -81,7 +81,8 @@ def run_embed(con: duckdb.DuckDBPyConnection, image_encoder: str, text_encoder: 
 
 def _write_images(con, batch, enc, run_id: str) -> None:
     if batch.failed:
-        con.executemany("insert into quarantine values (?, ?, null, ?, ?)",
+        con.executemany("insert into quarantine (job_run_id, source, line_no, raw, reason) "
+                        "values (?, ?, null, ?, ?)",
                         [[run_id, f"embed/{enc.version}", image, reason] for image, reason in batch.failed])
     if not batch.images:
         return
@@ -96,10 +97,11 @@ def _write_images(con, batch, enc, run_id: str) -> None:
                     "(select image from staged_vectors)", [enc.version])
         con.execute("delete from image_labels where encoder = ? and image in "
                     "(select image from staged_vectors)", [enc.version])
-        con.execute("insert into image_embeddings select image, ?, ?, sha256, vector::float[1280], ? "
-                    "from staged_vectors", [enc.version, enc.dim, run_id])
-        con.execute("insert into image_labels select image, ?, rank, label_index, label, prob, ? "
-                    "from staged_labels", [enc.version, run_id])
+        con.execute("insert into image_embeddings (image, encoder, dim, sha256, vector, job_run_id) "
+                    "select image, ?, ?, sha256, vector::float[1280], ? from staged_vectors",
+                    [enc.version, enc.dim, run_id])
+        con.execute("insert into image_labels (image, encoder, rank, label_index, label, prob, job_run_id) "
+                    "select image, ?, rank, label_index, label, prob, ? from staged_labels", [enc.version, run_id])
 
 
 def _write_texts(con, ids, texts, vectors, version: str, run_id: str) -> None:
@@ -108,8 +110,9 @@ def _write_texts(con, ids, texts, vectors, version: str, run_id: str) -> None:
     with staged(con, "staged_vectors", frame):
         con.execute("delete from text_embeddings where encoder = ? and text_id in "
                     "(select text_id from staged_vectors)", [version])
-        con.execute("insert into text_embeddings select text_id, ?, ?, text_sha256, vector::float[384], ? "
-                    "from staged_vectors", [version, vectors.shape[1], run_id])
+        con.execute("insert into text_embeddings (text_id, encoder, dim, text_sha256, vector, job_run_id) "
+                    "select text_id, ?, ?, text_sha256, vector::float[384], ? from staged_vectors",
+                    [version, vectors.shape[1], run_id])
 
 
 MIN_MAP_TEXTS = 50   # fewer English descriptions than this fit no multilingual map

@@ -68,7 +68,8 @@ def run_ingest(con: duckdb.DuckDBPyConnection, data_dirs: list[Path],
                                     ("image", "query_id"), ("share_yes", "n_yes", "n_no"), run.run_id)
             _record_reads(con, reads, run.run_id)
             if rejects:
-                con.executemany("insert into quarantine values (?, ?, ?, ?, ?)",
+                con.executemany("insert into quarantine (job_run_id, source, line_no, raw, reason) "
+                                "values (?, ?, ?, ?, ?)",
                                 [[run.run_id, r.source, r.line_no, r.raw, r.reason] for r in rejects])
         run.message = f"{len(rejects)} rows quarantined" if rejects else None
     return IngestResult(run.run_id, run.rows_in, run.rows_out, rejects, warnings)
@@ -191,6 +192,7 @@ def _upsert_texts(con, texts: dict[str, dict], run_id: str) -> int:
 
 def _record_reads(con, reads: list[FileRead], run_id: str) -> None:
     con.executemany(
-        "insert into ingest_files values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into ingest_files (job_run_id, source, kind, sha256, rows_read, rows_loaded, rows_quarantined) "
+        "values (?, ?, ?, ?, ?, ?, ?)",
         [[run_id, r.source, r.kind, r.sha256, r.rows_read, len(r.rows), len(r.rejects)] for r in reads],
     )

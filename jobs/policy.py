@@ -71,10 +71,11 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
         flags = pd.DataFrame(rows, columns=["entity_kind", "entity_id", "source", "score", "evidence"])
         with transaction(con), staged(con, "staged_flags", flags):
             con.execute("delete from policy_flags")
-            con.execute("insert into policy_flags select entity_kind, entity_id, 'child', source, score, "
-                        "evidence, ? from staged_flags", [run.run_id])
+            con.execute("insert into policy_flags (entity_kind, entity_id, flag, source, score, evidence, "
+                        "job_run_id) select entity_kind, entity_id, 'child', source, score, evidence, ? "
+                        "from staged_flags", [run.run_id])
             if metrics:
-                con.executemany("insert into policy_metrics values (?, ?, ?)",
+                con.executemany("insert into policy_metrics (job_run_id, metric, value) values (?, ?, ?)",
                                 [[run.run_id, k, float(v)] for k, v in metrics.items()])
             con.execute("insert into policy_runs (job_run_id, fingerprint, image_encoder, finished_at) "
                         "values (?, ?, ?, ?)", [run.run_id, fp, image_version, utc_now()])

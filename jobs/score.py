@@ -75,7 +75,8 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
                         "and query_set = ? and photo_set = ?)", [entry["model_id"], query_set, photo_set])
             con.execute("delete from score_runs where model_id = ? and query_set = ? and photo_set = ?",
                         [entry["model_id"], query_set, photo_set])
-            con.execute("insert into scores select ?, ?, query_id, image, score, rank from staged_scores",
+            con.execute("insert into scores (run_id, model_id, query_id, image, score, rank) "
+                        "select ?, ?, query_id, image, score, rank from staged_scores",
                         [run.run_id, entry["model_id"]])
             con.execute("insert into score_runs (run_id, model_id, query_set, photo_set, n_queries, n_photos, "
                         "candidates, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -95,9 +95,10 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
                 covered = ~np.isnan(ev.oof)
                 oof = corpus.targets.loc[covered, ["image", "text_id", "target"]].assign(score=ev.oof[covered])
                 with staged(con, "staged_oof", oof):
-                    con.execute("insert into model_oof select ?, image, text_id, score, target from staged_oof",
+                    con.execute("insert into model_oof (model_id, image, text_id, score, target) "
+                                "select ?, image, text_id, score, target from staged_oof",
                                 [model_id])
-                con.executemany("insert into model_metrics values (?, ?, ?, ?)",
+                con.executemany("insert into model_metrics (model_id, split, metric, value) values (?, ?, ?, ?)",
                                 [[model_id, split, m, v] for split, values in (("cv", ev.cv), ("test", ev.test))
                                  for m, v in values.items()])
             log(f"{name}: " + ", ".join(f"cv {k} {v:.3f}" for k, v in ev.cv.items()))

@@ -91,3 +91,26 @@ def test_kill_test_reduced(capsys):
     assert kill_main(["--trials", "3", "--seed", "1", "--jobs", "ingest,embed,nightly"]) == 0
     out = capsys.readouterr().out
     assert "3 trials" in out and "0 with differences" in out
+
+
+def test_the_nightly_runs_through_tables_that_grew_a_column(tmp_path):
+    """Writers name their columns, so a column added to every table (tables grow by added columns,
+    schema/001_init.sql) breaks none of them."""
+    from jobs.nightly import STAGES, run_nightly
+    from ws_core.config import SAMPLE_DIR
+    db = tmp_path / "grown.duckdb"
+    con = wsdb.connect(db)
+    tables = [t for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'main' "
+                                        "order by all").fetchall()]
+    for t in tables:
+        con.execute(f'alter table "{t}" add column added_later varchar')
+    con.close()
+    result = run_nightly(db, [SAMPLE_DIR], folds=2, log=lambda m: None)
+    assert [s for s, _ in result.stages] == list(STAGES)
+    con = wsdb.connect(db)
+    for t in ("photos", "texts", "image_embeddings", "text_embeddings", "models", "model_oof", "scores",
+              "policy_flags", "text_maps", "job_runs"):
+        (n, filled), = con.execute(f'select count(*), count(added_later) from "{t}"').fetchall()
+        assert n > 0 and filled == 0, t
+    con.close()
+    assert len(tables) >= 25

@@ -244,6 +244,6 @@ def disclaimer_cmd(lang, new_text, db):
         if not new_text.strip():
             raise click.BadParameter("the disclaimer cannot be empty", param_hint="--set")
         with _writer(db) as con:
-            con.execute("insert or replace into disclaimers values (?, ?)", [lang, new_text.strip()])
+            con.execute("insert or replace into disclaimers (lang, text) values (?, ?)", [lang, new_text.strip()])
     with _reader(db) as con:
         click.echo(policy.disclaimer(con, lang))

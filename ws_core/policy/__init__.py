@@ -104,8 +104,8 @@ def add_consent(con, image: str, granted_by: str, scope: str = "all", note: str 
     if con.execute("select 1 from photos where image = ?", [image]).fetchone() is None:
         raise WsError(f"No photo named {image!r} in the database.")
     consent_id = f"c-{secrets.token_hex(4)}"
-    con.execute("insert into consents values (?, ?, ?, ?, ?, ?, null)",
-                [consent_id, image, granted_by.strip(), utc_now(), scope, note])
+    con.execute("insert into consents (consent_id, image, granted_by, granted_at, scope, note, revoked_at) "
+                "values (?, ?, ?, ?, ?, ?, null)", [consent_id, image, granted_by.strip(), utc_now(), scope, note])
     return consent_id
 
 
@@ -120,4 +120,5 @@ def revoke_consent(con, key: str) -> int:
 
 
 def set_region(con, region: str, applies: bool, note: str | None = None) -> None:
-    con.execute("insert or replace into jurisdictions values (?, ?, ?)", [region, applies, note])
+    con.execute("insert or replace into jurisdictions (region, children_rule, note) values (?, ?, ?)",
+                [region, applies, note])
