@@ -8,8 +8,17 @@ DEFAULT_DB = "ws.duckdb"
 # pair is more likely judged a miss than a match. Shown, but marked weak ("no photo matches this well").
 WEAK_BELOW = 0.5
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_DIR = REPO_ROOT / "schema"
-SQL_DIR = REPO_ROOT / "sql"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _shipped(name: str) -> Path:
+    """An installed wheel carries schema/ and sql/ inside the package; a source tree has them at the top."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else REPO_ROOT / name
+
+
+SCHEMA_DIR = _shipped("schema")
+SQL_DIR = _shipped("sql")
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 
 
