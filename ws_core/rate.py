@@ -59,7 +59,7 @@ def _embed_file(path: Path, image_version: str) -> tuple[np.ndarray, np.ndarray]
 def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str | None = None) -> list[Rating]:
     prepared = [prepare_query(t) for t in texts]          # an empty text is refused before any load
     vocab, applies = policy.load_vocabulary(con), policy.rule_applies(con, region)
-    disclaimers = {code: policy.disclaimer(con, code) for code in ("en", "ru")}
+    disclaimers = policy.load_disclaimers(con)
     entry = active_model(con)
     stored = con.execute("select status from photos where image = ?", [photo]).fetchone()
     corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])

@@ -148,7 +148,7 @@ class Searcher:
         self.visible = np.asarray([i for i, im in enumerate(self.corpus.images) if im not in hidden])
         self.n_hidden = len(self.corpus.images) - len(self.visible)
         self.lang = lang
-        self.disclaimers = {code: policy.disclaimer(con, code) for code in ("en", "ru")}
+        self.disclaimers = policy.load_disclaimers(con)
         if text_encoder is None:
             from .encoders import text_encoder_for_version
             text_encoder = text_encoder_for_version(self.model["text_encoder"])

@@ -63,7 +63,7 @@ def check_cmd(text, texts_file, lang, region, as_json, db):
     with _reader(db) as con:
         vocab = policy.load_vocabulary(con)
         applies = policy.rule_applies(con, region)
-        disclaimers = {code: policy.disclaimer(con, code) for code in ("en", "ru")}
+        disclaimers = policy.load_disclaimers(con)
     for t in texts:
         decision = policy.check(t, vocab)
         shown = disclaimers[policy.query_lang(t, lang)] if decision.is_child and applies else None

@@ -81,7 +81,7 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
         if not applies or not all(d.is_child for d in decisions):
             from ..search import Searcher
             searcher = Searcher(con, region=region, lang=lang)
-        disclaimers = {code: policy.disclaimer(con, code) for code in ("en", "ru")}
+        disclaimers = policy.load_disclaimers(con)
     finally:
         con.close()
     from ..search import SearchResult

@@ -96,7 +96,7 @@ class QueryEncoder:
                               "query is read by the English text encoder")
             other = []
         rows = {}
-        english = [i for i in range(len(texts)) if i not in set(other)]
+        english = sorted(set(range(len(texts))) - set(other))
         if english:
             rows.update(zip(english, self.base.encode([texts[i] for i in english])))
         if other:

@@ -91,6 +91,13 @@ def query_lang(text: str, lang: str | None = None) -> str:
     return "ru" if any(ch.isalpha() and "CYRILLIC" in unicodedata.name(ch, "") for ch in text) else "en"
 
 
+def load_disclaimers(con) -> dict[str, str]:
+    """Every disclaimer by language, read once for many queries (a missing language shows English,
+    as disclaimer() does); pick one with query_lang()."""
+    stored = dict(con.execute("select lang, text from disclaimers").fetchall())
+    return {code: stored.get(code, stored.get("en")) for code in ("en", "ru")}
+
+
 def disclaimer(con, lang: str = "en") -> str:
     row = con.execute("select text from disclaimers where lang = ?", [lang]).fetchone()
     if row is None:
