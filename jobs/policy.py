@@ -1,9 +1,10 @@
 """Policy job: flag every query that asks for children and every photo that may show one.
 
-Sources: 'vocabulary' (a train or test query's own text), 'description' (a photo's descriptions;
-test queries are never used for photos: they are what evaluation asks), 'pixels' (the classifier in
-ws_core/policy/pixels.py). All flags are rebuilt in one transaction, and only when the vocabulary,
-texts or photo vectors changed.
+Sources: 'vocabulary' and 'classifier' (a train or test query's own text, read by the vocabulary and
+the meaning classifier in ws_core/policy/meaning.py, trained here on the shipped labelled queries),
+'description' (a photo's descriptions; test queries are never used for photos: they are what
+evaluation asks), 'pixels' (the classifier in ws_core/policy/pixels.py). All flags are rebuilt in one
+transaction, and only when the vocabulary, labelled queries, texts or photo vectors changed.
 """
 import hashlib
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from ws_core.db import staged, transaction
 from ws_core.encoders import image_encoder_version
 from ws_core.jobrun import job_run, utc_now
 from ws_core.policy import check, load_vocabulary
+from ws_core.policy import meaning
 from ws_core.policy import pixels as pixel_model
 
 
@@ -26,7 +28,8 @@ class PolicyResult:
     metrics: dict
 
 
-def fingerprint(con, image_version: str, params: pixel_model.PixelParams) -> str:
+def fingerprint(con, image_version: str, params: pixel_model.PixelParams,
+                text_params: meaning.MeaningParams = meaning.MeaningParams()) -> str:
     parts = con.execute(
         "select "
         "(select sha256(string_agg(term || lang || match || decision, ',' order by term, lang)) from policy_terms), "
@@ -34,15 +37,18 @@ def fingerprint(con, image_version: str, params: pixel_model.PixelParams) -> str
         "is_test_query, ',' order by text_id)) from texts), "
         "(select sha256(string_agg(image || sha256, ',' order by image)) from image_embeddings where encoder = ?)",
         [image_version]).fetchone()
-    return hashlib.sha256("\n".join(map(str, [*parts, image_version, params])).encode()).hexdigest()
+    return hashlib.sha256("\n".join(map(str, [*parts, image_version, params, text_params,
+                                             meaning.labelled_sha256()])).encode()).hexdigest()
 
 
 def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite2",
                params: pixel_model.PixelParams | None = None, force: bool = False,
-               log=print) -> PolicyResult:
+               log=print, text_params: meaning.MeaningParams | None = None, encode=None) -> PolicyResult:
+    """encode: texts -> sentence vectors for the meaning classifier (USE-m unless a test hands one)."""
     params = params or pixel_model.PixelParams()
+    text_params = text_params or meaning.MeaningParams()
     image_version = image_encoder_version(image_encoder)
-    fp = fingerprint(con, image_version, params)
+    fp = fingerprint(con, image_version, params, text_params)
     last = con.execute("select fingerprint from policy_runs order by finished_at desc limit 1").fetchone()
     if last and last[0] == fp and not force:
         with job_run(con, "policy") as run:
@@ -56,9 +62,8 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
         decisions = [check(t, vocab) for t in texts["text"]]
         texts["child"] = [d.is_child for d in decisions]
         texts["evidence"] = [", ".join(d.evidence) for d in decisions]
-        rows = []
-        for r in texts[texts.is_query & texts.child].itertuples():
-            rows.append(("query", r.text_id, "vocabulary", 1.0, f"{r.evidence}: {r.text}"))
+        text_model, metrics = _fit_meaning(texts, vocab, text_params, encode, log)
+        rows = _query_flags(texts[texts.is_query], vocab, text_model, encode, metrics)
         described = texts[texts.is_description]
         n_described = described.groupby("image").size()
         for image, group in described[described.child].groupby("image"):
@@ -66,8 +71,9 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
             rows.append(("photo", image, "description", 1.0,
                          f"{len(group)} of {n_described[image]} descriptions; "
                          f"{first.evidence}: {first.text}"))
-        pix_rows, metrics, linear = _pixel_flags(con, image_version, described, texts, params, log)
+        pix_rows, pix_metrics, linear = _pixel_flags(con, image_version, described, texts, params, log)
         rows += pix_rows
+        metrics |= pix_metrics
         flags = pd.DataFrame(rows, columns=["entity_kind", "entity_id", "source", "score", "evidence"])
         with transaction(con), staged(con, "staged_flags", flags):
             con.execute("delete from policy_flags")
@@ -79,6 +85,14 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
                                 [[run.run_id, k, float(v)] for k, v in metrics.items()])
             con.execute("insert into policy_runs (job_run_id, fingerprint, image_encoder, finished_at) "
                         "values (?, ?, ?, ?)", [run.run_id, fp, image_version, utc_now()])
+            if text_model is not None:
+                m = text_model
+                con.execute("insert into policy_text_models (job_run_id, encoder, coef, intercept, threshold, "
+                            "veto, veto_cosine, example_texts, example_labels, example_vectors, example_hard, "
+                            "labelled_sha256) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [run.run_id, m.encoder, m.coef.tolist(), m.intercept, m.threshold, m.veto, m.veto_cosine,
+                             m.example_texts, m.example_labels.tolist(), m.example_vectors.ravel().tolist(),
+                             m.example_hard.tolist(), meaning.labelled_sha256()])
             if linear:
                 con.execute("insert into policy_pixel_models (job_run_id, image_encoder, feature_mean, "
                             "feature_scale, coef, intercept, threshold) values (?, ?, ?, ?, ?, ?, ?)",
@@ -87,6 +101,43 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
         run.rows_in = len(texts)
         run.rows_out = len(flags)
     return PolicyResult(run.run_id, flags.groupby("source").size().to_dict(), metrics)
+
+
+def _fit_meaning(texts, vocab, params: meaning.MeaningParams, encode, log):
+    """The meaning classifier on the labelled queries (and, if params say so, a fixed sample of
+    descriptions weakly labelled by the vocabulary), with its cross-validated quality as metrics."""
+    from ws_core.encoders.multilingual import USE_VERSION, map_sample
+    encode = encode or _use_encode
+    lab = meaning.load_labelled()
+    lab_x = encode(list(lab.text))
+    lab_vocab = [check(t, vocab).is_child for t in lab.text]
+    described = texts[texts.is_description].set_index("text_id")
+    ids = map_sample(list(described.index), params.descriptions) if params.descriptions else []
+    desc_x = encode(list(described.loc[ids, "text"])) if ids else np.zeros((0, lab_x.shape[1]), np.float32)
+    model, m = meaning.fit(lab_x, lab.asks_for_children.values, lab.lang.values, lab_vocab, desc_x,
+                           described.loc[ids, "child"].values if ids else [], params, USE_VERSION,
+                           list(lab.text))
+    log(f"query classifier: threshold {model.threshold:.3f}, veto {model.veto:.3f}; cross-validated recall / "
+        f"false alarms: English {m.get('cv_en_recall', float('nan')):.3f} / "
+        f"{m.get('cv_en_false_alarms', float('nan')):.3f}, Russian {m.get('cv_ru_recall', float('nan')):.3f} / "
+        f"{m.get('cv_ru_false_alarms', float('nan')):.3f}")
+    return model, {f"query_{k}": v for k, v in m.items()}
+
+
+def _use_encode(texts: list[str]) -> np.ndarray:
+    from ws_core.encoders.multilingual import use_encoder
+    use = use_encoder()
+    return np.vstack([np.atleast_2d(use.encode(texts[a:a + 256])) for a in range(0, len(texts), 256)])
+
+
+def _query_flags(queries, vocab, model, encode, metrics) -> list[tuple]:
+    """Every stored query decided as `ws policy check` decides it; the source names what decided."""
+    check_ = meaning.QueryCheck(vocab, model, encode)
+    decisions = check_.many(list(queries.text))
+    rows = [("query", text_id, d.source, 1.0 if d.score is None else d.score, f"{'; '.join(d.evidence)}: {text}")
+            for text_id, text, d in zip(queries.text_id, queries.text, decisions) if d.is_child]
+    metrics["query_overruled_words"] = sum(d.source == "classifier" and not d.is_child for d in decisions)
+    return rows
 
 
 def _pixel_flags(con, image_version, described, texts, params, log) -> tuple[list, dict, dict | None]:

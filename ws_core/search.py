@@ -140,7 +140,7 @@ class Searcher:
         self.slot = self.corpus.add_query_slot()
         paths = dict(con.execute("select image, path from photos").fetchall())
         self.paths = [paths.get(im, "") for im in self.corpus.images]
-        self.vocab = policy.load_vocabulary(con)
+        self.check = policy.QueryCheck.load(con)
         self.rule = policy.rule_applies(con, region)
         # flagged photos in this region, and photos whose file is missing or changed (jobs/files.py)
         hidden = set(policy.hidden_photos(con, region)) | {
@@ -163,7 +163,8 @@ class Searcher:
 
     def search(self, text: str, top: int = 10, min_score: float = 0.0) -> SearchResult:
         query, notes = prepare_query(text)
-        decision = policy.check(query, self.vocab)
+        decision = self.check(query)
+        notes += decision.notes
         if decision.is_child and self.rule:
             return SearchResult(text, self.disclaimers[policy.query_lang(query, self.lang)], decision.reason,
                                 decision.evidence, notes=notes)

@@ -1,13 +1,15 @@
--- The children rule in numbers, one row per measure: queries that get the disclaimer, photos flagged
--- by each source, consents, hidden photos, and the pixel classifier's threshold and held-out quality
--- from the latest policy run. Long format so that a new measure is a new row, not a new column.
+-- The children rule in numbers, one row per measure: queries that get the disclaimer and what decided
+-- it (vocabulary or classifier), photos flagged by each source, consents, hidden photos; the query
+-- check's recall and false alarms per language on the held-out labelled queries (nested
+-- cross-validation), and the pixel classifier's threshold and held-out quality, from the latest policy
+-- run. Long format so that a new measure is a new row, not a new column.
 with queries as (
     select
         t.text_id,
         case when t.is_test_query then 'test' else 'train' end as split,
-        exists (select 1 from policy_flags f
-                where f.entity_kind = 'query' and f.entity_id = t.text_id) as asks_child
+        f.source
     from texts t
+    left join policy_flags f on f.entity_kind = 'query' and f.entity_id = t.text_id
     where t.is_test_query or t.is_train_query
 ),
 
@@ -28,8 +30,11 @@ classifier as (
 select 'queries' as category, split || ' queries' as measure, count(*)::double as value
 from queries group by split
 union all
-select 'queries', split || ' queries asking for children (disclaimer)', count_if(asks_child)::double
+select 'queries', split || ' queries asking for children (disclaimer)', count_if(source is not null)::double
 from queries group by split
+union all
+select 'queries', split || ' queries flagged by the ' || source, count(*)::double
+from queries where source is not null group by split, source
 union all
 select 'photos', split || ' photos', count(*)::double from photos group by split
 union all
@@ -48,5 +53,7 @@ union all
 select 'photos', split || ' photos hidden (default region)', count_if(hidden)::double
 from photos group by split
 union all
-select 'pixel classifier', metric, value from classifier
+select case when metric like 'query_%' then 'query check' else 'pixel classifier' end,
+       case when metric like 'query_%' then substr(metric, 7) else metric end, value
+from classifier
 order by category, measure

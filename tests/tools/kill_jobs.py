@@ -91,8 +91,10 @@ def differences(got: dict, want: dict) -> list[str]:
         w = w.sort_values(keys, kind="stable").reset_index(drop=True) if keys else w
         for c in w.columns:
             a, b = g[c].to_numpy(), w[c].to_numpy()
-            if len(b) and isinstance(b[0], np.ndarray):
+            if len(b) and isinstance(b[0], np.ndarray) and b[0].dtype.kind in "fiub":
                 same = np.allclose(np.stack(a), np.stack(b), atol=1e-4)
+            elif len(b) and isinstance(b[0], np.ndarray):                    # lists of texts
+                same = [list(x) for x in a] == [list(x) for x in b]
             elif b.dtype.kind == "f":
                 same = np.allclose(a.astype(float), b.astype(float), atol=1e-6, equal_nan=True)
             else:

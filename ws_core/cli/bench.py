@@ -238,3 +238,69 @@ def bench_russian(path, db):
     finally:
         con.close()
     _table(rows, ("queries read as", "n", "R@1", "R@5", "R@10", "MRR"))
+
+
+@bench.command("policy")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="One query a line (default: the shipped labelled queries).")
+@click.option("--labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=REPO_ROOT / "tests" / "data" / "policy_holdout.tsv", show_default=True,
+              help="lang<TAB>asks_for_children<TAB>text with a header: recall and false alarms of the "
+                   "stored check per language (the shipped file: 70 queries written after the check "
+                   "was trained, never trained on).")
+@click.option("--runs", type=click.IntRange(1), default=5, show_default=True,
+              help="Processes for the whole-process rows.")
+@db_option
+@user_errors
+def bench_policy(path, labelled, runs, db):
+    """The children check for queries: recall and false alarms on held-out labelled queries; load
+    time, then each query alone (median and worst, ms) with the model loaded, beside the vocabulary
+    alone; and `ws policy check` as a whole process beside a bare Python start."""
+    import statistics
+    import sys
+    import time
+
+    from .. import db as wsdb
+    from .. import policy
+    from ..config import resolve_db
+    from ..policy import meaning
+    texts = ([ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()] if path
+             else list(meaning.load_labelled().text))
+    con = wsdb.connect_read_only(resolve_db(db))
+    try:
+        start = time.perf_counter()
+        check = policy.QueryCheck.load(con)
+        check("warm up")                    # the encoder's first call builds its tokenizer
+        loaded = time.perf_counter() - start
+    finally:
+        con.close()
+    if check.model is None:
+        raise click.ClickException("no trained query classifier in this database: run `ws policy run`")
+
+    def per_query(fn):
+        times = []
+        for t in texts:
+            s = time.perf_counter()
+            fn(t)
+            times.append((time.perf_counter() - s) * 1000)
+        return statistics.median(times), max(times)
+
+    import pandas as pd
+    held = pd.read_csv(labelled, sep="\t", keep_default_na=False)
+    held["child"] = [d.is_child for d in check.many(list(held.text))]
+    rows = []
+    for lang, g in held.groupby("lang"):
+        asks = g.asks_for_children == 1
+        rows += [(f"{lang}: recall on {asks.sum()} held-out child queries", f"{g.child[asks].mean():.3f}", ""),
+                 (f"{lang}: false alarms on {(~asks).sum()} others", f"{g.child[~asks].mean():.3f}", "")]
+    words_med, words_max = per_query(lambda t: policy.check(t, check.vocab))
+    full_med, full_max = per_query(check)
+    rows += [("load vocabulary, model and encoder (s)", f"{loaded:.2f}", ""),
+            (f"vocabulary alone, one query (ms, {len(texts)} queries)", f"{words_med:.1f}", f"{words_max:.1f}"),
+            ("vocabulary + classifier, one query (ms)", f"{full_med:.1f}", f"{full_max:.1f}")]
+    base = _median_wall([sys.executable, "-c", "pass"], runs)
+    t = _median_wall([sys.executable, "-m", "ws_core.cli", "policy", "check", "two kids on a swing", "--db",
+                      str(resolve_db(db))], runs)
+    rows += [("python -c pass (baseline, s)", f"{base:.2f}", ""),
+             ("ws policy check TEXT, whole process (s)", f"{t:.2f}", f"x{t / base:.1f} baseline")]
+    _table(rows, ("measure", "median", "max / ratio"))

@@ -61,21 +61,30 @@ def check_cmd(text, texts_file, lang, region, as_json, db):
         raise click.UsageError("give a TEXT or --file FILE (one text a line), not both")
     texts = [text] if text is not None else [ln.rstrip("\n") for ln in texts_file if ln.strip()]
     with _reader(db) as con:
-        vocab = policy.load_vocabulary(con)
+        check = policy.QueryCheck.load(con)
         applies = policy.rule_applies(con, region)
         disclaimers = policy.load_disclaimers(con)
-    for t in texts:
-        decision = policy.check(t, vocab)
+    if check.model is None:
+        click.echo("note: no trained query classifier (run `ws policy run`): decided by the vocabulary alone",
+                   err=True)
+    for t, decision in zip(texts, check.many(texts)):
         shown = disclaimers[policy.query_lang(t, lang)] if decision.is_child and applies else None
         if as_json:
             click.echo(json.dumps({"query": t, "asks_for_children": decision.is_child,
-                                   "evidence": decision.evidence, "rule_applies": applies,
+                                   "evidence": decision.evidence, "source": decision.source,
+                                   "score": None if decision.score is None else round(decision.score, 4),
+                                   "notes": decision.notes, "rule_applies": applies,
                                    "disclaimer": shown}, ensure_ascii=False))
             continue
         if texts_file is not None:
             click.echo(f"# {t}")
-        click.echo(f"decision: {'asks for children' if decision.is_child else 'does not ask for children'}")
+        click.echo(f"decision: {'asks for children' if decision.is_child else 'does not ask for children'}"
+                   + (f" (decided by the {decision.source})" if decision.source else ""))
         click.echo(f"evidence: {'; '.join(decision.evidence) if decision.evidence else 'none'}")
+        if decision.score is not None:
+            click.echo(f"classifier score: {decision.score:.3f}")
+        for note in decision.notes:
+            click.echo(f"note: {note}")
         click.echo(f"rule applies in region {region or 'default'}: {'yes' if applies else 'no'}")
         if shown:
             click.echo(f"disclaimer ({decision.reason}): {shown}")
@@ -112,7 +121,7 @@ def run_cmd(image_enc, recall, force, db):
 
 @policy_group.command("flags")
 @click.option("--kind", type=click.Choice(["photo", "query"]), default="photo", show_default=True)
-@click.option("--source", type=click.Choice(["description", "pixels", "vocabulary"]), default=None,
+@click.option("--source", type=click.Choice(["classifier", "description", "pixels", "vocabulary"]), default=None,
               help="Only flags from this source.")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @db_option

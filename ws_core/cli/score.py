@@ -75,8 +75,8 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
     try:
         _note_unknown_region(con, region)
         # a query answered from words alone (a child query) needs no model: answer before loading one
-        vocab, applies = policy.load_vocabulary(con), policy.rule_applies(con, region)
-        decisions = [policy.check(query, vocab) for query, _ in prepared]
+        applies = policy.rule_applies(con, region)
+        decisions = policy.QueryCheck.load(con).many([query for query, _ in prepared])
         searcher = None
         if not applies or not all(d.is_child for d in decisions):
             from ..search import Searcher
@@ -88,7 +88,7 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
     for q, (query, notes), decision in zip(queries, prepared, decisions):
         result = (searcher.search(q, top, min_score) if searcher is not None else
                   SearchResult(q, disclaimers[policy.query_lang(query, lang)], decision.reason,
-                               decision.evidence, notes=notes))
+                               decision.evidence, notes=notes + decision.notes))
         _show(result, as_json, html, several=queries_file is not None)
 
 

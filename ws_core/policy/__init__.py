@@ -1,13 +1,14 @@
-"""The children rule: which texts ask for children (query.py), which photos show them (flags written
-by jobs/policy.py), who may see what (consents, jurisdictions) and what users are told instead."""
+"""The children rule: which texts ask for children (query.py: words; meaning.py: the classifier beside
+them, QueryCheck for queries), which photos show them (flags written by jobs/policy.py), who may see what (consents, jurisdictions) and what users are told instead."""
 import secrets
 import unicodedata
 
 from ..errors import WsError
 from ..jobrun import utc_now
+from .meaning import QueryCheck
 from .query import Decision, Vocabulary, check
 
-__all__ = ["Decision", "Vocabulary", "check", "term_problem", "load_vocabulary", "rule_applies", "hidden_photos",
+__all__ = ["Decision", "Vocabulary", "check", "QueryCheck", "term_problem", "load_vocabulary", "rule_applies", "hidden_photos",
            "disclaimer", "add_consent", "revoke_consent", "set_region"]
 
 REASON_QUERY = "the query asks for photos of children"

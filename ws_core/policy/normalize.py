@@ -87,6 +87,8 @@ def _fold_script(tok: str, tie: str) -> str:
     if strong_cyr != strong_lat:
         to_cyr = strong_cyr > strong_lat
     else:
+        # letters of other scripts that fold to Latin count as Latin: "ᴛоᴛ" is "tot" read the Latin way
+        lat += sum(not _is_lat(c) and not _is_cyr(c) and _is_lat(latin.get(c, c)) for c in tok)
         to_cyr = cyr > 0 and (lat == 0 or tie == "cyr")
     if to_cyr:
         return "".join(c if _is_cyr(c) or not c.isalpha() else latin.get(c, c).translate(_LAT_TO_CYR)
