@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ws_core import db as wsdb
+from ws_core import snapshot
 from ws_core.config import artifacts_dir
 from ws_core.errors import WsError
 from ws_core.jobrun import job_run
@@ -27,6 +28,7 @@ STAGES = ("ingest", "files", "embed", "train", "policy", "score", "report")
 class NightlyResult:
     stages: list[tuple[str, str]] = field(default_factory=list)   # (stage, one-line outcome)
     report: Path | None = None
+    snapshot: Path | None = None      # what readers now open (ws_core/snapshot.py)
 
 
 class StageFailed(WsError):
@@ -136,6 +138,9 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
                     raise StageFailed(name, exc) from exc
                 log(f"{name}: {outcome} ({time.perf_counter() - start:.1f} s)")
                 result.stages.append((name, outcome))
+            start = time.perf_counter()
+            result.snapshot = snapshot.publish(con, db, "nightly")
+            log(f"publish: {result.snapshot.name} for readers ({time.perf_counter() - start:.1f} s)")
         finally:
             con.close()
     return result

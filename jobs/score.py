@@ -43,7 +43,7 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
               model_id: str | None = None, force: bool = False,
               candidates: int = BATCH_CANDIDATES) -> ScoreResult:
     from ws_core.corpus import load_corpus
-    from ws_core.search import active_model, load_model
+    from ws_core.search import active_model, load_model, score_queries
     if query_set not in QUERY_SETS:
         raise WsError(f"Unknown query set {query_set!r}; choose from {', '.join(QUERY_SETS)}.")
     if photo_set not in PHOTO_SETS:
@@ -68,7 +68,7 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
         if len(queries) == 0 or len(photos) == 0:
             raise WsError(f"Nothing to score: {len(queries)} {query_set} queries with vectors and "
                           f"{len(photos)} {photo_set} photos with vectors; run `ws embed` first.")
-        frame = _score(corpus, model, queries, photos, candidates)
+        frame = score_queries(corpus, model, queries, photos, candidates)
         run.rows_in = len(queries) * len(photos)
         with transaction(con), staged(con, "staged_scores", frame):
             con.execute("delete from scores where run_id in (select run_id from score_runs where model_id = ? "
@@ -96,45 +96,3 @@ def _unchanged(con, model_id, query_set, photo_set, candidates):
         "job in ('ingest', 'files', 'embed', 'train') and rows_out > 0)",
         [model_id, query_set, photo_set, candidates]).fetchone()
     return row
-
-
-def _score(corpus, model, queries, photos, candidates) -> pd.DataFrame:
-    import pandas as pd
-    from tqdm import tqdm
-
-    from ws_core.search import top_candidates, tower_of
-    from ws_core.training import score_matrix
-    names = np.asarray(corpus.images)
-    texts = np.asarray(corpus.texts)
-    parts = []
-    if len(photos) <= candidates:
-        step = max(1, 50_000 // len(photos))
-        for start in tqdm(range(0, len(queries), step), desc="scoring", unit="batch", disable=None):
-            q = queries[start:start + step]
-            parts.append((q, np.tile(photos, (len(q), 1)), score_matrix(model, corpus, q, photos)))
-    else:
-        tower = tower_of(model)
-        if tower is None:
-            raise WsError(f"The model has no two-tower to recall candidates with; score at most "
-                          f"{candidates} photos or raise --candidates to {len(photos)}.")
-        index, _ = tower.project(corpus, photos, np.full(len(photos), queries[0]))
-        query_rows = tower.project_texts(corpus.text_vectors[queries])
-        # queries re-ranked together, about 50,000 pairs a call: one call per query paid the
-        # scorers' per-call work 500 times over
-        step = max(1, 50_000 // candidates)
-        for start in tqdm(range(0, len(queries), step), desc="scoring", unit="batch", disable=None):
-            q = queries[start:start + step]
-            cand = np.stack([photos[top_candidates(index, row, candidates)]
-                             for row in query_rows[start:start + step]])
-            scores = model.score(corpus, cand.ravel(), np.repeat(q, cand.shape[1]))
-            parts.append((q, cand, scores.reshape(cand.shape)))
-    frames = []
-    for q, ph, sc in parts:
-        qq = np.repeat(q, ph.shape[1])
-        frame = pd.DataFrame({"query_id": texts[qq], "image": names[ph.ravel()], "score": sc.ravel()})
-        frames.append(frame)
-    out = pd.concat(frames, ignore_index=True)
-    out["score"] = out["score"].clip(0, 1)
-    out = out.sort_values(["query_id", "score", "image"], ascending=[True, False, True])
-    out["rank"] = out.groupby("query_id").cumcount() + 1
-    return out.reset_index(drop=True)

@@ -103,7 +103,7 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
                                  for m, v in values.items()])
             log(f"{name}: " + ", ".join(f"cv {k} {v:.3f}" for k, v in ev.cv.items()))
             trained.append(ev)
-        active = _activate(con)
+        active = training.choose_active(con)
         run.rows_out = len(trained)
         run.message = f"active: {active}" if active else None
     return TrainResult(run.run_id, trained, skipped, active)
@@ -119,21 +119,3 @@ def _sweep(con, artifacts: Path) -> None:
     for f in artifacts.iterdir():
         if f.is_file() and (f.suffix == ".tmp" or (f.suffix == ".pt" and f.name not in known)):
             f.unlink(missing_ok=True)
-
-
-def _activate(con) -> str | None:
-    """The newest model of each name competes; the highest cross-validated MRR wins, among those
-    whose cross-validated expert tau-c reaches the floor when any does."""
-    metric = training.CRITERION.removeprefix("cv_")
-    best = con.execute(
-        "select l.model_id from rpt_model_leaderboard l "
-        "join model_metrics m on m.model_id = l.model_id and m.split = 'cv' and m.metric = ? "
-        "left join model_metrics tau on tau.model_id = l.model_id and tau.split = 'cv' "
-        "and tau.metric = 'tau_c' "
-        "order by coalesce(tau.value >= ?, false) desc, m.value desc, l.model_id limit 1",
-        [metric, training.TAU_C_FLOOR]).fetchone()
-    if best is None:
-        return None
-    with transaction(con):
-        con.execute("update models set is_active = (model_id = ?)", [best[0]])
-    return best[0]

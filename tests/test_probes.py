@@ -3,7 +3,6 @@ database, a full disk, a photo deleted after ingest, an idle reader, and careles
 (The children check's character tricks are in tests/test_policy.py: PROBES and the hypothesis tests.)"""
 import dataclasses
 import errno
-import os
 import shutil
 import subprocess
 import sys
@@ -94,7 +93,7 @@ def test_doctor_never_calls_a_damaged_file_healthy(runner, db):
     _truncate(db)
     out = runner.invoke(main, ["doctor"])
     assert out.exit_code == 1
-    assert f"FIX   database" in out.output and "is damaged" in out.output
+    assert "FIX   database" in out.output and "is damaged" in out.output
     assert "schema version" not in out.output
 
 

@@ -310,6 +310,12 @@ def test_report_sections(built):
     con.close()
     assert (f"on 324 English and 226 Russian labelled queries it never trained on, it catches "
             f"{m['cv_en_recall']:.0%} and {m['cv_ru_recall']:.0%} of those that ask for children") in html
+    # the report's numbers come from the data: 60 test queries on the sample, the pixel recall it reached
+    con = wsdb.connect_read_only(built)
+    pix = dict(table(con, "select measure, value from rpt_policy_summary where category = 'pixel classifier'"))
+    con.close()
+    assert "On the 60 test queries it puts the right photo first" in html
+    assert f"hides photos at a threshold set for {pix['cv_recall']:.0%} out-of-fold recall" in html
 
 
 def test_catalogue_view_ranks_each_test_query_against_every_photo(db):

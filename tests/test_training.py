@@ -212,7 +212,7 @@ def test_train_job_registers_models_and_activates_the_best(embedded, tmp_path, m
                       text_encoder="fake-text", log=lambda m: None)
     assert again.trained == [] and again.skipped == FAST
     # a model reaching the expert tau-c floor wins over better retrieval below it
-    from jobs.train import _activate
+    from ws_core.training import choose_active as _activate
     worst = min(board, key=lambda r: r[2])[0]
     embedded.execute("update model_metrics set value = case when model_id like ? then 0.6 else 0.3 end "
                      "where split = 'cv' and metric = 'tau_c'", [f"{worst}-%"])
@@ -369,12 +369,14 @@ def test_pair_scorer_scores_training_photos_with_the_tower_that_never_saw_them(c
     held, tower = model.inner[0]
     img = np.full(len(corpus.texts), corpus.image_index[held[0]])
     txt = np.arange(len(corpus.texts))
-    column = model._scoring_signals(corpus, img, txt)[:, model.TOWER]
+    col = model.signal_names().index("tower.")
+    assert model.signal_names()[:4] == ["cap_mean.", "cap_max.", "tower.", "label."]
+    column = model._scoring_signals(corpus, img, txt)[:, col]
     np.testing.assert_allclose(column, tower.score(corpus, img, txt), rtol=0, atol=1e-6)
     assert np.abs(column - model.bridges["tower."].score(corpus, img, txt)).max() > 0.01
     _, photos, _ = training.test_queries(corpus)       # unseen photos: the final tower
     unseen = np.full(len(txt), photos[0])
-    np.testing.assert_allclose(model._scoring_signals(corpus, unseen, txt)[:, model.TOWER],
+    np.testing.assert_allclose(model._scoring_signals(corpus, unseen, txt)[:, col],
                                model.bridges["tower."].score(corpus, unseen, txt), rtol=0, atol=1e-6)
     save_scorer(model, tmp_path / "m.pt")
     loaded = load_scorer(tmp_path / "m.pt")
@@ -398,3 +400,13 @@ def test_word_vectors_count_words_as_scikit_learn_does():
     assert got.dtype == np.float32 and got.shape == want.shape
     np.testing.assert_allclose(got.toarray(), want, atol=1e-6)
     assert want[0].any() and not want[2].any()
+
+
+def test_softmax_top_keeps_the_k_most_similar_and_weights_them():
+    from ws_core.scorers.bridges import softmax_top
+    cand = np.array([[10, 11, 12, 13]])
+    sim = np.array([[0.1, -np.inf, 0.5, 0.3]])
+    top, w = softmax_top(cand, sim, 2, 0.2)
+    assert top.tolist() == [[12, 13]]
+    e = np.exp(np.array([0.0, -0.2]) / 0.2)
+    np.testing.assert_allclose(w, [e / e.sum()])

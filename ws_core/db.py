@@ -157,7 +157,21 @@ def connect(path: Path, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    return _open(path, read_only=True)
+    return open_reader(path)[0]
+
+
+def open_reader(path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    """The latest consistent state without waiting, and the file it is in: the published snapshot, or
+    the working database when it is free and newer (ws_core/snapshot.py)."""
+    from . import snapshot
+    tried = snapshot.candidates(Path(path))
+    for i, candidate in enumerate(tried):
+        try:
+            return _open(candidate, read_only=True), candidate
+        except WsError:
+            if i == len(tried) - 1:
+                raise               # a missing or damaged snapshot: the previous one, then the database
+    raise AssertionError("unreachable")
 
 
 def analyst_url(path: Path) -> str:
@@ -168,10 +182,10 @@ def analyst_url(path: Path) -> str:
 
 
 def analyst_engine(path: Path):
-    con = connect_read_only(path)     # a damaged file is reported once, in one line, before SQLAlchemy
+    con, source = open_reader(path)   # a damaged file is reported once, in one line, before SQLAlchemy
     con.close()
     import sqlalchemy as sa
-    return sa.create_engine(analyst_url(path))
+    return sa.create_engine(analyst_url(source))
 
 
 def refusal(msg: str) -> str | None:

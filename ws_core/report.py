@@ -64,11 +64,7 @@ def _frame(con, sql, params=()):
 
 def build_report(con, out_dir: Path) -> Path:
     ctx: dict = {"generated": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", "plots": {}}
-    counts = dict(con.execute(
-        "select 'photos', count(*) from photos union all select 'texts', count(*) from texts "
-        "union all select 'expert pairs', count(*) from expert_annotations "
-        "union all select 'crowd pairs', count(*) from crowd_annotations "
-        "union all select 'quarantined rows', count(*) from quarantine").fetchall())
+    counts = dict(con.execute("select measure, value from rpt_dataset_overview").fetchall())
     ctx["counts"] = counts
     ctx["quality"] = _frame(con, "select source, rows_read, rows_loaded, rows_quarantined from rpt_data_quality "
                                  "group by all order by source")
@@ -123,11 +119,7 @@ def build_report(con, out_dir: Path) -> Path:
     ctx["catalogue"] = _frame(con, "select r.* from rpt_catalogue_retrieval r join models m using (model_id) "
                                    "where m.is_active order by scope desc")
     ctx["policy"] = _frame(con, "select * from rpt_policy_summary")
-    ctx["described"] = _frame(con, "select p.dataset in (select dataset from training_only_datasets) as teaching_only, "
-                                   "count(distinct p.image) as photos, count(*) as descriptions, "
-                                   "string_agg(distinct p.dataset, ', ' order by p.dataset) as datasets "
-                                   "from photos p join texts t on t.image = p.image and t.is_description "
-                                   "group by all")
+    ctx["described"] = _frame(con, "select * from rpt_described_photos")
     ctx["examples"] = _examples(con)
     ctx["conclusions"] = _conclusions(ctx)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -177,13 +169,18 @@ def _conclusions(ctx) -> list[str]:
         out.append(f"Crowd and experts tell the same story (Pearson {ctx['crowd'].iloc[0].pearson_all:.2f} on "
                    f"{int(ctx['crowd'].iloc[0].n_both)} pairs both judged), which is why crowd shares are "
                    "usable as a weaker target.")
+    r = ctx["retrieval"].set_index("policy") if len(ctx["retrieval"]) else None
+    pol = ctx["policy"]
+    pix = dict(zip(pol.measure[pol.category == "pixel classifier"], pol.value[pol.category == "pixel classifier"])) \
+        if len(pol) else {}
     a = ctx["active"]
     if a:
+        n_test = f"{int(r.loc['off', 'n_queries'])} " if r is not None and "off" in r.index else ""
         from .training import TAU_C_FLOOR
         floor = (f" among the models whose out-of-fold expert tau-c reaches {TAU_C_FLOOR:.2f}"
                  if (a["cv_tau_c"] or 0) >= TAU_C_FLOOR else "")
         out.append(f"The active model, {a['name']}, was chosen by cross-validated MRR ({a['cv_mrr']:.3f}){floor}. "
-                   f"On the 500 test queries it puts the right photo first {a['test_r_at_1']:.0%} of the time, "
+                   f"On the {n_test}test queries it puts the right photo first {a['test_r_at_1']:.0%} of the time, "
                    f"in the top 5 {a['test_r_at_5']:.0%} and in the top 10 {a['test_r_at_10']:.0%} "
                    f"(expert tau-c {a['cv_tau_c']:.2f} out of fold).")
         board = ctx["board"]
@@ -198,12 +195,12 @@ def _conclusions(ctx) -> list[str]:
                    "target, so one threshold means the same for every query." if gap <= 0.1 else
                    f"Calibration is loose: in some decile the mean score is {gap:.2f} away from the mean "
                    "target (few judged pairs make the isotonic map coarse).")
-    r = ctx["retrieval"].set_index("policy") if len(ctx["retrieval"]) else None
     if r is not None and "on" in r.index:
+        why = (f" because the pixel classifier hides photos at a threshold set for {pix['cv_recall']:.0%} "
+               "out-of-fold recall" if "cv_recall" in pix else " because flagged photos are hidden")
         out.append(f"The children rule costs retrieval quality: with it on, {int(r.loc['off', 'n_queries'] - r.loc['on', 'n_queries'])} "
                    f"of {int(r.loc['off', 'n_queries'])} test queries get the disclaimer, and for the rest "
-                   f"R@5 falls from {r.loc['off', 'r_at_5']:.0%} to {r.loc['on', 'r_at_5']:.0%} because the "
-                   "pixel classifier hides photos at a threshold set for 95% recall.")
+                   f"R@5 falls from {r.loc['off', 'r_at_5']:.0%} to {r.loc['on', 'r_at_5']:.0%}{why}.")
     cat = ctx["catalogue"].set_index("scope") if len(ctx["catalogue"]) else None
     if cat is not None and "catalogue" in cat.index:
         c = cat.loc["catalogue"]
@@ -218,7 +215,6 @@ def _conclusions(ctx) -> list[str]:
                    f"grow the described photos from {own} to {own + int(t.photos)}: every bridge, the two-tower "
                    "and the children classifier learn from them, but they never sit in an evaluation fold, "
                    "so the cross-validated numbers speak of the service's own photos.")
-    pol = ctx["policy"]
     if len(pol):
         m = dict(zip(pol.measure, pol.value))
         if "test_recall" in m:

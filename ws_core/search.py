@@ -188,3 +188,47 @@ class Searcher:
         tower = tower_of(self.scorer)
         q = tower.project_texts(self.corpus.text_vectors[[self.slot]])[0][:stage_one_dims(tower)]
         return np.unique(self.index_rows[top_candidates(self.index, q, CANDIDATES)])
+
+
+def score_queries(corpus, model, queries, photos, candidates: int):
+    """Every query against the photos, ranked: all of them scored when they are at most `candidates`,
+    else the `candidates` the model's two-tower recalls for each query re-ranked (as search does).
+    A frame of query_id, image, score (clipped to 0..1) and rank."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    from .training import score_matrix
+    names = np.asarray(corpus.images)
+    texts = np.asarray(corpus.texts)
+    parts = []
+    if len(photos) <= candidates:
+        step = max(1, 50_000 // len(photos))
+        for start in tqdm(range(0, len(queries), step), desc="scoring", unit="batch", disable=None):
+            q = queries[start:start + step]
+            parts.append((q, np.tile(photos, (len(q), 1)), score_matrix(model, corpus, q, photos)))
+    else:
+        tower = tower_of(model)
+        if tower is None:
+            raise WsError(f"The model has no two-tower to recall candidates with; score at most "
+                          f"{candidates} photos or raise --candidates to {len(photos)}.")
+        index, _ = tower.project(corpus, photos, np.full(len(photos), queries[0]))
+        query_rows = tower.project_texts(corpus.text_vectors[queries])
+        # queries re-ranked together, about 50,000 pairs a call: one call per query paid the
+        # scorers' per-call work 500 times over
+        step = max(1, 50_000 // candidates)
+        for start in tqdm(range(0, len(queries), step), desc="scoring", unit="batch", disable=None):
+            q = queries[start:start + step]
+            cand = np.stack([photos[top_candidates(index, row, candidates)]
+                             for row in query_rows[start:start + step]])
+            scores = model.score(corpus, cand.ravel(), np.repeat(q, cand.shape[1]))
+            parts.append((q, cand, scores.reshape(cand.shape)))
+    frames = []
+    for q, ph, sc in parts:
+        qq = np.repeat(q, ph.shape[1])
+        frame = pd.DataFrame({"query_id": texts[qq], "image": names[ph.ravel()], "score": sc.ravel()})
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    out["score"] = out["score"].clip(0, 1)
+    out = out.sort_values(["query_id", "score", "image"], ascending=[True, False, True])
+    out["rank"] = out.groupby("query_id").cumcount() + 1
+    return out.reset_index(drop=True)

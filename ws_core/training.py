@@ -138,3 +138,22 @@ def evaluate_test(model: Scorer, corpus: Corpus) -> dict:
     if len(queries) == 0:
         return {}
     return metrics.retrieval(score_matrix(model, corpus, queries, photos), relevant)
+
+
+def choose_active(con) -> str | None:
+    """The newest model of each name competes; the highest cross-validated MRR wins, among those
+    whose cross-validated expert tau-c reaches the floor when any does."""
+    metric = CRITERION.removeprefix("cv_")
+    best = con.execute(
+        "select l.model_id from rpt_model_leaderboard l "
+        "join model_metrics m on m.model_id = l.model_id and m.split = 'cv' and m.metric = ? "
+        "left join model_metrics tau on tau.model_id = l.model_id and tau.split = 'cv' "
+        "and tau.metric = 'tau_c' "
+        "order by coalesce(tau.value >= ?, false) desc, m.value desc, l.model_id limit 1",
+        [metric, TAU_C_FLOOR]).fetchone()
+    if best is None:
+        return None
+    from .db import transaction
+    with transaction(con):
+        con.execute("update models set is_active = (model_id = ?)", [best[0]])
+    return best[0]

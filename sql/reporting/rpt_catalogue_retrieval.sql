@@ -16,7 +16,7 @@ with scored as (
 own as (
     select s.run_id, s.model_id, s.query_id, s.score as own_score
     from scored s
-    join texts t on t.text_id = s.query_id and t.image = s.image
+    join stg_texts t on t.text_id = s.query_id and t.image = s.image
 ),
 
 queries as (

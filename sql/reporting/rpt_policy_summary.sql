@@ -8,7 +8,7 @@ with queries as (
         t.text_id,
         case when t.is_test_query then 'test' else 'train' end as split,
         f.source
-    from texts t
+    from stg_texts t
     left join policy_flags f on f.entity_kind = 'query' and f.entity_id = t.text_id
     where t.is_test_query or t.is_train_query
 ),

@@ -21,7 +21,7 @@ queries as (
 relevant as (
     select q.*, m.score as own_score, coalesce(m.shown, false) as own_shown
     from queries q
-    join texts t on t.text_id = q.query_id
+    join stg_texts t on t.text_id = q.query_id
     left join matches m on m.run_id = q.run_id and m.query_id = q.query_id and m.image = t.image
 ),
 

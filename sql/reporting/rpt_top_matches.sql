@@ -37,7 +37,7 @@ decided as (
             when p.hidden then 'the photo may show a child and has no parent''s consent'
         end as hidden_reason
     from scored s
-    join texts t on t.text_id = s.query_id
+    join stg_texts t on t.text_id = s.query_id
     left join query_flags q on q.query_id = s.query_id
     left join stg_photo_policy p on p.image = s.image
     cross join default_rule r

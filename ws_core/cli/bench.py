@@ -304,3 +304,41 @@ def bench_policy(path, labelled, runs, db):
     rows += [("python -c pass (baseline, s)", f"{base:.2f}", ""),
              ("ws policy check TEXT, whole process (s)", f"{t:.2f}", f"x{t / base:.1f} baseline")]
     _table(rows, ("measure", "median", "max / ratio"))
+
+
+@bench.command("publish")
+@click.option("--runs", type=click.IntRange(1), default=3, show_default=True)
+@db_option
+@user_errors
+def bench_publish(runs, db):
+    """What publishing a snapshot for readers costs on this database: seconds (median of RUNS, each a
+    checkpoint, a copy flushed to disk and the renames), beside reading the file once, and the disk
+    the snapshots folder holds (the latest and the previous one)."""
+    import statistics
+    import time
+
+    from .. import db as wsdb
+    from .. import snapshot
+    from ..config import resolve_db
+    path = resolve_db(db)
+    size = path.stat().st_size
+    start = time.perf_counter()
+    with open(path, "rb") as f:
+        while f.read(16 << 20):
+            pass
+    read_s = time.perf_counter() - start
+    times = []
+    con = wsdb.connect(path)
+    try:
+        for _ in range(runs):
+            start = time.perf_counter()
+            snapshot.publish(con, path, "bench")
+            times.append(time.perf_counter() - start)
+    finally:
+        con.close()
+    held = sum(f.stat().st_size for f in snapshot.folder(path).glob("*.duckdb") if not f.is_symlink())
+    pub = statistics.median(times)
+    _table([("database file (MB)", f"{size / 1e6:.1f}", ""),
+            ("read the file once (s, baseline)", f"{read_s:.2f}", "1.0"),
+            ("publish a snapshot (s)", f"{pub:.2f}", f"{pub / max(read_s, 1e-9):.1f}"),
+            ("snapshots folder on disk (MB)", f"{held / 1e6:.1f}", "")], ("measure", "value", "x baseline"))

@@ -1,4 +1,5 @@
 """Pieces every command shares: the --db option and turning library errors into one clear line."""
+import contextlib
 import errno
 import functools
 import os
@@ -51,3 +52,17 @@ def user_errors(fn):
                 raise click.ClickException(damaged_message(path, exc)) from exc
             raise
     return wrapper
+
+
+@contextlib.contextmanager
+def writing(db, label: str):
+    """A job's connection to the working database; when the job succeeds, the database is published
+    for readers as the latest snapshot (ws_core/snapshot.py). A failed job publishes nothing."""
+    from .. import db as wsdb
+    from .. import snapshot
+    con = wsdb.connect(db)
+    try:
+        yield con
+        snapshot.publish(con, db, label)
+    finally:
+        con.close()

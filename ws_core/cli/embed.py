@@ -1,8 +1,7 @@
 import click
 
-from .. import db as wsdb
 from ..encoders import DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER, IMAGE_VERSIONS, TEXT_VERSIONS
-from .common import db_option, user_errors
+from .common import db_option, user_errors, writing
 
 
 @click.command()
@@ -24,11 +23,8 @@ def embed(db, image_enc, text_enc, batch_size, limit):
     Already-embedded rows are skipped by content hash: a rerun with nothing new loads no model.
     """
     from jobs.embed import run_embed
-    con = wsdb.connect(db)
-    try:
+    with writing(db, "embed") as con:
         result = run_embed(con, image_enc, text_enc, batch_size=batch_size, limit=limit)
-    finally:
-        con.close()
     click.echo(f"embed {result.run_id}: {result.photos} photos and {result.texts} texts embedded")
     if result.failed:
         click.echo(f"warning: {result.failed} photos could not be decoded and were quarantined; "

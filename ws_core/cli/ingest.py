@@ -3,7 +3,7 @@ from pathlib import Path
 import click
 
 from .. import db as wsdb
-from .common import db_option, user_errors
+from .common import db_option, user_errors, writing
 
 
 @click.command()
@@ -23,12 +23,9 @@ def ingest(db, data_dirs, descriptions):
     if not data_dirs and not descriptions:
         raise click.UsageError("give at least one --data folder or --descriptions file")
     from jobs.ingest import run_ingest
-    con = wsdb.connect(db)
-    try:
+    with writing(db, "ingest") as con:
         result = run_ingest(con, list(data_dirs), list(descriptions))
         counts = wsdb.table_counts(con)
-    finally:
-        con.close()
     click.echo(f"ingest {result.run_id}: read {result.rows_in} rows and files, "
                f"wrote {result.rows_out} new or changed rows")
     click.echo("now stored: " + ", ".join(

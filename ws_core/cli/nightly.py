@@ -6,7 +6,7 @@ from jobs.nightly import run_nightly
 
 from .. import db as wsdb
 from ..config import artifacts_dir
-from .common import db_option, user_errors
+from .common import db_option, user_errors, writing
 
 
 @click.command()
@@ -43,11 +43,8 @@ def files(db):
     A missing or changed file keeps its photo out of search, scores and the report until it returns.
     """
     from jobs.files import run_files
-    con = wsdb.connect(db)
-    try:
+    with writing(db, "files") as con:
         result = run_files(con)
-    finally:
-        con.close()
     click.echo(f"files: {result.summary()}")
 
 

@@ -9,7 +9,7 @@ from .. import db as wsdb
 from .. import policy
 from ..encoders import DEFAULT_IMAGE_ENCODER, IMAGE_VERSIONS
 from ..policy.pixels import PixelParams
-from .common import db_option, user_errors
+from .common import db_option, user_errors, writing
 
 
 @contextmanager
@@ -26,13 +26,8 @@ def _reader(db):
         con.close()
 
 
-@contextmanager
 def _writer(db):
-    con = wsdb.connect(db)
-    try:
-        yield con
-    finally:
-        con.close()
+    return writing(db, "policy")
 
 
 def _table(frame, empty: str) -> str:

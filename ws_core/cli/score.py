@@ -7,7 +7,7 @@ from jobs.score import BATCH_CANDIDATES, PHOTO_SETS, QUERY_SETS, run_score
 
 from .. import db as wsdb
 from ..config import WEAK_BELOW
-from .common import db_option, user_errors
+from .common import db_option, user_errors, writing
 
 
 @click.command()
@@ -26,11 +26,8 @@ def score(query_set, photo_set, model_id, candidates, force, db):
 
     A run replaces the previous rows of the same model, query set and photo set atomically.
     """
-    con = wsdb.connect(db)
-    try:
+    with writing(db, "score") as con:
         r = run_score(con, query_set, photo_set, model_id, force, candidates)
-    finally:
-        con.close()
     if r.skipped:
         click.echo(f"score: unchanged since the last run of {r.model_id} on {query_set} queries x "
                    f"{photo_set} photos; nothing to do")
@@ -137,7 +134,6 @@ def rate(photo, texts, region, lang, as_json, db):
     PHOTO is a catalogue photo name or a photo file (embedded on the fly, not stored). A text that
     asks for children, or a photo the children rule hides, gets the disclaimer instead of a score.
     """
-    from .. import policy
     from ..rate import rate as rate_texts
     from ..search import prepare_query
     for t in texts:

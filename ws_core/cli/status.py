@@ -9,9 +9,11 @@ from .common import db_option, user_errors
 @user_errors
 def status(db):
     """Row counts per table, the last job runs and what was quarantined."""
-    con = wsdb.connect_read_only(db)
+    from .. import snapshot
+    con, source = wsdb.open_reader(db)
     try:
-        click.echo(f"database {db} (schema version {wsdb.schema_version(con)})\n")
+        click.echo(f"database {db} (schema version {wsdb.schema_version(con)})")
+        click.echo(f"read from {snapshot.describe(db, source)}\n")
         counts = wsdb.table_counts(con)
         width = max(map(len, counts))
         click.echo("\n".join(f"  {t:<{width}}  {n:>9}" for t, n in counts.items()))

@@ -5,7 +5,7 @@ from .. import db as wsdb
 from ..config import artifacts_dir
 from ..encoders import DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER, IMAGE_VERSIONS, TEXT_VERSIONS
 from ..training import CRITERION, MODELS, TAU_C_FLOOR
-from .common import db_option, user_errors
+from .common import db_option, user_errors, writing
 
 LEADERBOARD = ("select name, is_active, cv_rmse, cv_tau_c, cv_tau_b, cv_r_at_1, cv_r_at_5, cv_r_at_10, "
                "cv_mrr, test_r_at_1, test_r_at_5, test_r_at_10, test_mrr, test_median_rank, seconds "
@@ -32,14 +32,11 @@ def train(db, models, folds, seed, image_enc, text_enc, force):
     A model whose data, encoders and settings are unchanged since its last training is skipped.
     """
     names = list(MODELS) if "all" in models else list(dict.fromkeys(models))
-    con = wsdb.connect(db)
-    try:
+    with writing(db, "train") as con:
         from jobs.train import run_train
         result = run_train(con, artifacts_dir(db), names, folds, seed, image_enc, text_enc, force,
                            log=lambda m: click.echo(m, err=True))
         board = con.execute(LEADERBOARD).df()
-    finally:
-        con.close()
     if result.skipped:
         click.echo(f"unchanged, not retrained: {', '.join(result.skipped)}")
     click.echo(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

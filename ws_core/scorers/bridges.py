@@ -261,13 +261,18 @@ class CaptionTransfer(_Transfer):
                 cand, cand_sim = nbr[ni], nbr_sim[ni]
                 banned = photos[cand] == corpus.text_photo[txt[sl]][:, None]   # the text's own photo
                 cand_sim = np.where(banned | ~np.isfinite(cand_sim), -np.inf, cand_sim)
-                order = np.argsort(-cand_sim, axis=1)[:, :p.k]
-                cand = np.take_along_axis(cand, order, axis=1)
-                cand_sim = np.take_along_axis(cand_sim, order, axis=1)
-                w = np.exp((cand_sim - cand_sim[:, :1]) / p.temperature)
-                vals = text_vs_bank[nt[:, None], cand]
-                out[sl] = (w * vals).sum(axis=1) / w.sum(axis=1)
+                cand, w = softmax_top(cand, cand_sim, p.k, p.temperature)
+                out[sl] = (w * text_vs_bank[nt[:, None], cand]).sum(axis=1)
         return (out + 1) / 2
+
+
+def softmax_top(cand: np.ndarray, sim: np.ndarray, k: int, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the k most similar candidates (a banned one has similarity -inf) and their weights,
+    softmax(similarity / temperature), summing to 1: the pooling both transfers lend their neighbours by."""
+    order = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    cand, sim = np.take_along_axis(cand, order, axis=1), np.take_along_axis(sim, order, axis=1)
+    w = np.exp((sim - sim[:, :1]) / temperature)
+    return cand, w / w.sum(axis=1, keepdims=True)
 
 
 @dataclass
@@ -334,12 +339,8 @@ class PhotoTransfer(_Transfer):
             lender = photos[cand]
             banned = (lender == img[sl, None]) | (lender == corpus.text_photo[txt[sl]][:, None])
             cand_cos = np.where(banned, -np.inf, cand_cos)
-            order = np.argsort(-cand_cos, axis=1, kind="stable")[:, :p.k]
-            cand = np.take_along_axis(cand, order, axis=1)
-            cand_cos = np.take_along_axis(cand_cos, order, axis=1)
-            w = np.exp((cand_cos - cand_cos[:, :1]) / p.temperature)
-            vals = sim[img[sl, None], column[cand]]
-            out[sl] = (w * vals).sum(axis=1) / w.sum(axis=1)
+            cand, w = softmax_top(cand, cand_cos, p.k, p.temperature)
+            out[sl] = (w * sim[img[sl, None], column[cand]]).sum(axis=1)
         return (out + 1) / 2
 
 

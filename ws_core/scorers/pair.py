@@ -161,17 +161,22 @@ class PairScorer(Scorer):
         return {prefix: b.fit(corpus, None, train_photos, seed)
                 for prefix, b in self._unfitted_bridges().items()}
 
-    TOWER = 2   # the two-tower's column among the signals
+    def signal_names(self) -> list[str]:
+        """The signals' columns, in the order the head and the standardisation read them (stored
+        artifacts depend on it: the label bridge sits fourth, as it always has)."""
+        names = list(self._unfitted_bridges())
+        names.insert(3, "label.")
+        return names + (["text_length"] if self.params.text_length else [])
 
     def _signals(self, corpus, img, txt, bridges) -> np.ndarray:
-        """A column per signal; a training photo's two-tower column from the inner tower that
+        """A column per signal, by name; a training photo's two-tower column from the inner tower that
         never saw it (_cross_fitted)."""
-        cols = [b.score(corpus, img, txt) for b in bridges.values()]
-        cols.insert(3, self.label.score(corpus, img, txt))   # after the first three, as it always was
+        cols = {prefix: b.score(corpus, img, txt) for prefix, b in bridges.items()}
+        cols["label."] = self.label.score(corpus, img, txt)
         if self.params.text_length:
             u_txt, txt_inv = np.unique(txt, return_inverse=True)
-            cols.append(np.log1p([len(corpus.raw_texts[t].split()) for t in u_txt])[txt_inv])
-        return self._cross_fitted(corpus, img, txt, np.column_stack(cols))
+            cols["text_length"] = np.log1p([len(corpus.raw_texts[t].split()) for t in u_txt])[txt_inv]
+        return self._cross_fitted(corpus, img, txt, np.column_stack([cols[n] for n in self.signal_names()]))
 
     def _signal_settings(self) -> dict:
         """The settings that decide the signals (not the head, nor the rows' weights)."""
@@ -239,11 +244,12 @@ class PairScorer(Scorer):
         """A training photo's two-tower column from the inner tower that never saw it, as the head
         learnt it: with the final tower, the catalogue's training photos, whose descriptions it
         learnt, outrank every photo it never saw."""
+        col = self.signal_names().index("tower.")
         for names, tower in self.inner.values():
             held = np.asarray([corpus.image_index[n] for n in names if n in corpus.image_index], dtype=int)
             rows = np.isin(img, held)
             if rows.any():
-                x[rows, self.TOWER] = tower.score(corpus, img[rows], txt[rows], keep_photos=False)
+                x[rows, col] = tower.score(corpus, img[rows], txt[rows], keep_photos=False)
         return x
 
     def _raw(self, z):
