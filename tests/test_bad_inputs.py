@@ -49,7 +49,7 @@ EXPECTED = {
     "16-bit PNG": ([], (1, 0, 0, 0)),
     "EXIF orientation": ([], (1, 0, 0, 0)),
     "decompression bomb 30000x30000": ([(P, None, "image is too large to decode safely (Image size (900000000 "
-                                                  "pixels) exceeds limit of 178956970 pixels, could be "
+                                                  "pixels) exceeds limit of 400000000 pixels, could be "
                                                   "decompression bomb DOS attack.)")], (0, 0, 0, 0)),
     "symlink outside the data folder": ([(P, None, "symbolic link pointing outside the data folder")], (0, 0, 0, 0)),
     "newline in a file name": ([(P, None, "photo name 'new\\nline.jpg' contains control characters")], (0, 0, 0, 0)),

@@ -170,3 +170,22 @@ def test_unknown_encoder_is_a_clear_error():
     from ws_core.errors import WsError
     with pytest.raises(WsError, match="Unknown image encoder 'vgg'; choose one of effnet-lite0"):
         encoders.image_encoder("vgg")
+
+
+def test_large_jpeg_is_decoded_at_reduced_size_small_ones_whole(tmp_path):
+    rng = np.random.default_rng(0)
+    smooth = Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).resize((4000, 3000), Image.BICUBIC)
+    big, small = tmp_path / "big.jpg", tmp_path / "small.jpg"
+    smooth.save(big, "JPEG", quality=92)
+    smooth.resize((500, 375)).save(small, "JPEG", quality=92)
+    # 4000 x 3000 for a 260-pixel encoder: the codec decodes at 1/8, no side below 260
+    assert load_rgb(big, at_least=260).size == (500, 375)
+    assert load_rgb(big).size == (4000, 3000)
+    assert load_rgb(small, at_least=260).size == (500, 375)          # under 2x: decoded whole
+    np.testing.assert_array_equal(to_pixels(load_rgb(small, at_least=260), 260), to_pixels(load_rgb(small), 260))
+    reduced = to_pixels(load_rgb(big, at_least=260), 260).astype(float)
+    whole = to_pixels(load_rgb(big), 260).astype(float)
+    assert np.abs(reduced - whole).mean() < 2.0                       # of 255 levels
+    # a PNG has no reduced decoding: whole, as before
+    smooth.save(big.with_suffix(".png"))
+    assert load_rgb(big.with_suffix(".png"), at_least=260).size == (4000, 3000)

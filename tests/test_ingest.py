@@ -1,4 +1,6 @@
 import shutil
+import struct
+import zlib
 
 import pytest
 
@@ -160,18 +162,24 @@ def test_hostile_photo_files(con, sample, tmp_path):
     outside = tmp_path / "secret.jpg"
     shutil.copy(next(photos.iterdir()), outside)
     (photos / "link.jpg").symlink_to(outside)
-    big = photos / "bomb.png"
-    Image.new("1", (8000, 6000)).save(big)   # 48 MP, a few kB on disk
+    Image.new("1", (8000, 6000)).save(photos / "large.png")   # 48 MP, a few kB on disk: a camera frame
+    bomb = photos / "bomb.png"                                # a header saying 15000 x 14000 (210 MP)
+    Image.new("1", (64, 64)).save(bomb, format="PNG")
+    data = bytearray(bomb.read_bytes())
+    data[16:24] = struct.pack(">II", 15000, 14000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    bomb.write_bytes(bytes(data))
     png = photos / "png_named.jpg"
     Image.new("RGB", (32, 24), "red").save(png, format="PNG")
     result = run_ingest(con, [sample])
     assert sorted((r.raw, r.reason) for r in result.rejects) == [
-        ("bomb.png", f"image is too large (8000x6000 pixels; the limit is {MAX_PIXELS // 10**6} "
+        ("bomb.png", f"image is too large (15000x14000 pixels; the limit is {MAX_PIXELS // 10**6} "
                      "megapixels)"),
         ("link.jpg", "symbolic link pointing outside the data folder"),
     ]
-    assert table(con, "select format, width, height from photos where image = 'png_named.jpg'") == [
-        ("PNG", 32, 24)]
+    assert MAX_PIXELS == 200_000_000
+    assert table(con, "select format, width, height from photos where image in ('png_named.jpg', 'large.png') "
+                      "order by image") == [("PNG", 8000, 6000), ("PNG", 32, 24)]
 
 
 def test_conflicting_text_between_sources_keeps_the_first(con, sample):

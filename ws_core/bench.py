@@ -113,6 +113,47 @@ def embed_benchmark(variant: str, photo_dir: Path, descriptions: Path | None, li
     return rows
 
 
+LARGE_SIZE = (6000, 4000)      # 24 megapixels, a common full-frame camera's frame
+
+
+def _full_decode(variant: str, photos: list[Path]) -> np.ndarray:
+    """The same photos decoded at full size (no draft), for the tolerance check."""
+    enc = image_encoder(f"effnet-{variant}")
+    return np.concatenate([enc.run(to_batch([to_pixels(load_rgb(p), enc.size) for p in photos[a:a + 8]]))[0]
+                           for a in range(0, len(photos), 8)])
+
+
+def large_photo_benchmark(variant: str, photo_dir: Path, limit: int, batch_size: int,
+                          work_dir: Path) -> list[tuple[str, str]]:
+    """The shipped embedding path on the photos as they are and on 24-megapixel JPEG copies of them
+    (upscaled, quality 92), in the same run: photos/s of each, and how far the copies' vectors (decoded
+    at reduced size by the codec) are from decoding them whole."""
+    from PIL import Image
+    photos = sorted(photo_dir.glob("*.jpg"))[:limit]
+    if not photos:
+        raise SystemExit(f"no .jpg photos in {photo_dir}")
+    large = []
+    for p in photos:
+        out = work_dir / p.name
+        with Image.open(p) as im:
+            im.convert("RGB").resize(LARGE_SIZE, Image.BICUBIC).save(out, "JPEG", quality=92)
+        large.append(out)
+    _isolated(_shipped, variant, photos[:2], batch_size)           # export and cache the graph first
+    small = _isolated(_shipped, variant, photos, batch_size)
+    big = _isolated(_shipped, variant, large, batch_size)
+    full = _isolated(_full_decode, variant, large)
+    f, g = big["features"], full
+    cos = (f * g).sum(axis=1) / (np.linalg.norm(f, axis=1) * np.linalg.norm(g, axis=1))
+    n = len(photos)
+    return [("photos", str(n)),
+            ("originals (about 500 px), photos/s", f"{n / small['seconds']:.1f}"),
+            (f"{LARGE_SIZE[0]}x{LARGE_SIZE[1]} JPEG copies, photos/s", f"{n / big['seconds']:.1f}"),
+            ("large / originals", f"{small['seconds'] / big['seconds']:.0%}"),
+            ("peak RSS originals / large, MB", f"{small['peak_mb']:.0f} / {big['peak_mb']:.0f}"),
+            ("reduced vs full decode: min cosine", f"{cos.min():.4f}"),
+            ("reduced vs full decode: max |feature difference|", f"{np.abs(f - g).max():.3f}")]
+
+
 def caption_transfer_recall(features: np.ndarray, desc_vecs: np.ndarray, k: int = 10) -> dict:
     """Train-only check of image features for retrieval. Each photo has 5 description vectors
     (desc_vecs: photos x 5 x d). Every description queries all photos; a photo is scored by the

@@ -25,20 +25,31 @@ class ImageBatch:
     failed: list[tuple[str, str]] = field(default_factory=list)   # (image, reason)
 
 
-def _prepare(items: list[tuple[str, str, str]], size: int) -> tuple[ImageBatch, np.ndarray | None]:
-    batch, arrays = ImageBatch(), []
-    for image, path, sha in items:
+DECODERS = 2
+
+
+def _pixels(item: tuple[str, str, str], size: int) -> np.ndarray | str:
+    """One photo's network input, or why it has none."""
+    image, path, sha = item
+    try:
         try:
-            try:
-                data = Path(path).read_bytes()
-            except OSError:
-                raise PhotoError("photo file is missing or unreadable; run `ws ingest` again") from None
-            if hashlib.sha256(data).hexdigest() != sha:
-                raise PhotoError("photo file changed since ingest; run `ws ingest` again")
-            arrays.append(to_pixels(load_rgb(io.BytesIO(data)), size))
-        except PhotoError as exc:
-            batch.failed.append((image, str(exc)))
+            data = Path(path).read_bytes()
+        except OSError:
+            raise PhotoError("photo file is missing or unreadable; run `ws ingest` again") from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise PhotoError("photo file changed since ingest; run `ws ingest` again")
+        return to_pixels(load_rgb(io.BytesIO(data), at_least=size), size)
+    except PhotoError as exc:
+        return str(exc)
+
+
+def _prepare(items: list[tuple[str, str, str]], size: int, decoders) -> tuple[ImageBatch, np.ndarray | None]:
+    batch, arrays = ImageBatch(), []
+    for (image, _, sha), out in zip(items, decoders.map(lambda it: _pixels(it, size), items)):
+        if isinstance(out, str):
+            batch.failed.append((image, out))
             continue
+        arrays.append(out)
         batch.images.append(image)
         batch.sha256.append(sha)
     return batch, (to_batch(arrays) if arrays else None)
@@ -49,12 +60,14 @@ def embed_images(encoder, items: list[tuple[str, str, str]], batch_size: int) ->
     chunks = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
     if not chunks:
         return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_prepare, chunks[0], encoder.size)
+    # the next batch is decoded while the network runs this one; Pillow releases the GIL while it
+    # decodes, so two decoder threads keep up with full-size camera JPEGs
+    with ThreadPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=DECODERS) as decoders:
+        pending = pool.submit(_prepare, chunks[0], encoder.size, decoders)
         for k in range(len(chunks)):
             batch, x = pending.result()
             if k + 1 < len(chunks):
-                pending = pool.submit(_prepare, chunks[k + 1], encoder.size)
+                pending = pool.submit(_prepare, chunks[k + 1], encoder.size, decoders)
             if x is not None:
                 batch.features, batch.probs = encoder.run(x)
             yield batch

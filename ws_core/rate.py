@@ -39,16 +39,16 @@ def _embed_file(path: Path, image_version: str) -> tuple[np.ndarray, np.ndarray]
     from .encoders import IMAGE_VERSIONS, image_encoder
     from .encoders.preprocess import PhotoError, load_rgb, to_batch, to_pixels
     from .ingest.photos import MAX_PHOTO_BYTES
+    name = {v: k for k, v in IMAGE_VERSIONS.items()}[image_version]
     try:
         size = path.stat().st_size
         if size > MAX_PHOTO_BYTES:
             raise PhotoError(f"file is too large ({size} bytes; the limit is {MAX_PHOTO_BYTES})")
+        encoder = image_encoder(name)
         with open(path, "rb") as f:
-            image = load_rgb(f)
+            image = load_rgb(f, at_least=encoder.size)
     except (OSError, PhotoError) as exc:
         raise WsError(f"Cannot read {path} as a photo: {exc}") from None
-    name = {v: k for k, v in IMAGE_VERSIONS.items()}[image_version]
-    encoder = image_encoder(name)
     features, probs = encoder.run(to_batch([to_pixels(image, encoder.size)]))
     idx, top = top_labels(probs)
     label_probs = np.zeros(probs.shape[1], dtype=np.float32)

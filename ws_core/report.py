@@ -27,7 +27,7 @@ THUMB = 160
 def thumbnail(path: str) -> str | None:
     """A small JPEG as a data URI; None when the file is gone or unreadable (the page says so)."""
     try:
-        im = load_rgb(path)
+        im = load_rgb(path, at_least=THUMB)
     except PhotoError:
         return None
     im.thumbnail((THUMB, THUMB))

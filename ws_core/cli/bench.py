@@ -34,8 +34,18 @@ def bench():
               help="Texts to time the text encoder on.")
 @click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
-def bench_embed(variant, photos, descriptions, limit, batch_size):
+@click.option("--large", is_flag=True, help="Instead: the photos against 24-megapixel JPEG copies of them "
+                                            "(decoded at reduced size), photos/s and vector agreement.")
+def bench_embed(variant, photos, descriptions, limit, batch_size, large):
     """Photo embedding: naive eager baseline vs the shipped path, on the same photos."""
+    if large:
+        import tempfile
+
+        from ..bench import large_photo_benchmark
+        with tempfile.TemporaryDirectory() as tmp:
+            _table(large_photo_benchmark(variant, photos, min(limit, 200), batch_size, Path(tmp)),
+                   ("measure", "value"))
+        return
     from ..bench import embed_benchmark
     _table(embed_benchmark(variant, photos, descriptions, limit, batch_size), ("measure", "value"))
 
