@@ -1,12 +1,10 @@
 """Published snapshots (issue 18): readers never wait for a job, see one consistent state, and fall back
 when a snapshot is missing or damaged; a failed publish leaves the previous snapshot in place."""
 import errno
-import json
 import shutil
 import subprocess
 import sys
 import textwrap
-import time
 
 from ws_core import db as wsdb
 from ws_core import snapshot
@@ -127,33 +125,11 @@ def test_old_snapshots_go_once_no_reader_holds_them(runner, db):
     assert names == sorted([ptr["file"], ptr["previous"]])
 
 
-READER = """
-import json, sys, time
-from pathlib import Path
-from ws_core import db as wsdb
-db, stop, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-seen, failures, slowest = [], [], 0.0
-while not stop.exists():
-    start = time.perf_counter()
-    try:
-        con = wsdb.connect_read_only(db)
-        try:
-            seen.append(con.execute("select (select count(*) from texts), (select count(*) from text_embeddings "
-                                    "where text_id in (select text_id from texts))").fetchone())
-        finally:
-            con.close()
-    except Exception as exc:
-        failures.append(str(exc))
-    slowest = max(slowest, time.perf_counter() - start)
-out.write_text(json.dumps({"seen": sorted(set(map(tuple, seen))), "reads": len(seen), "failures": failures,
-                           "slowest": slowest}))
-"""
-
-
 def test_readers_never_fail_while_the_nightly_runs_on_changed_data(db, sample, tmp_path):
     """Four reader processes loop while `ws nightly` ingests new descriptions, embeds, retrains and
-    scores: no read fails, and every read sees one state (texts and their vectors agree)."""
-    subprocess.run([sys.executable, "-m", "ws_core.cli", "status"], check=True, capture_output=True)
+    scores (`ws bench readers`): no read fails, and every read sees one state (texts and their vectors
+    agree)."""
+    from ws_core.bench import readers_benchmark
     con = wsdb.connect(db)                                 # a first publish: readers start on a snapshot
     snapshot.publish(con, db, "test")
     before = table(con, "select count(*) from texts")[0][0]
@@ -163,24 +139,14 @@ def test_readers_never_fail_while_the_nightly_runs_on_changed_data(db, sample, t
     extra.write_text("image\tdescription_id\tdescription\n" + "".join(
         f"{im}\t{im}#9{i}\tA new description number {i} of this photo .\n" for i, im in enumerate(images)),
         encoding="utf-8")
-    stop = tmp_path / "stop"
-    readers = [subprocess.Popen([sys.executable, "-c", READER, str(db), str(stop), str(tmp_path / f"r{i}.json")])
-               for i in range(4)]
-    try:
-        time.sleep(1)
-        nightly = subprocess.run([sys.executable, "-m", "ws_core.cli", "nightly", "--descriptions", str(extra),
-                                  "--folds", "3", "--db", str(db)], capture_output=True, text=True, timeout=1800)
-        assert nightly.returncode == 0, nightly.stderr
-        time.sleep(1)
-    finally:
-        stop.touch()
-        for r in readers:
-            r.wait(timeout=120)
-    results = [json.loads((tmp_path / f"r{i}.json").read_text()) for i in range(4)]
-    assert [r["failures"] for r in results] == [[]] * 4
-    assert all(r["reads"] > 0 for r in results)
-    seen = {tuple(s) for r in results for s in r["seen"]}
+    work = tmp_path / "work"
+    work.mkdir()
+    rows, got = readers_benchmark(db, 4, ["nightly", "--descriptions", str(extra), "--folds", "3"], work)
+    assert got["job"].returncode == 0, got["job"].stderr
+    assert got["failures"] == []
     after = _texts(db)
-    assert after > before
+    assert after == before + 3
     # only whole states: the texts before with all their vectors, or after with all theirs
-    assert seen <= {(before, before), (after, after)}, seen
+    assert set(got["states"]) <= {(before, before), (after, after)}, got["states"]
+    measures = dict(rows)
+    assert measures["failed reads"] == "0" and int(measures["reads"]) > 0

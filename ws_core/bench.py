@@ -326,3 +326,59 @@ def multilingual_benchmark(con, path: Path) -> list[tuple]:
         m = metrics.retrieval(score_matrix(model, corpus, queries, photos), relevant)
         out.append((name, len(queries), *(f"{m[k]:.3f}" for k in ("r_at_1", "r_at_5", "r_at_10", "mrr"))))
     return out
+
+
+def reader_loop(db: str, stop: str, out: str) -> None:
+    """One reader process of `ws bench readers` (and its test): open, read one state, close, until the
+    stop file appears; then write what it saw to `out` (JSON)."""
+    import json
+    from . import db as wsdb
+    seen, failures, times = set(), [], []
+    while not Path(stop).exists():
+        start = time.perf_counter()
+        try:
+            con = wsdb.connect_read_only(Path(db))
+            try:
+                # texts and their vectors: equal counts in any one consistent state
+                seen.add(con.execute("select (select count(*) from texts), (select count(*) from text_embeddings "
+                                     "where text_id in (select text_id from texts))").fetchone())
+            finally:
+                con.close()
+        except Exception as exc:                    # counted, not raised: the benchmark reports them
+            failures.append(str(exc))
+        times.append(time.perf_counter() - start)
+    Path(out).write_text(json.dumps({"seen": sorted(seen), "reads": len(times), "failures": failures,
+                                     "times": times}))
+
+
+def readers_benchmark(db: Path, readers: int, job: list[str], work: Path) -> tuple[list[tuple], dict]:
+    """`readers` processes read in a loop while `job` (a ws command line) runs; their reads, failures,
+    states seen and latency, and the job's wall time."""
+    import json
+    import statistics
+    import subprocess
+    import sys
+    stop = work / "stop"
+    code = "import sys; from ws_core.bench import reader_loop; reader_loop(*sys.argv[1:])"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db), str(stop), str(work / f"r{i}.json")])
+             for i in range(readers)]
+    try:
+        time.sleep(1)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "ws_core.cli", *job, "--db", str(db)],
+                              capture_output=True, text=True)
+        job_s = time.perf_counter() - start
+        time.sleep(1)
+    finally:
+        stop.touch()
+        for p in procs:
+            p.wait(timeout=300)
+    results = [json.loads((work / f"r{i}.json").read_text()) for i in range(readers)]
+    times = [t for r in results for t in r["times"]]
+    failures = [f for r in results for f in r["failures"]]
+    states = sorted({tuple(s) for r in results for s in r["seen"]})
+    rows = [("job", " ".join(job)), ("job exit code", str(done.returncode)), ("job wall s", f"{job_s:.1f}"),
+            ("reader processes", str(readers)), ("reads", str(len(times))), ("failed reads", str(len(failures))),
+            ("states seen (texts, their vectors)", ", ".join(map(str, states))),
+            ("read latency median / max, s", f"{statistics.median(times):.3f} / {max(times):.3f}")]
+    return rows, {"failures": failures, "states": states, "job": done}

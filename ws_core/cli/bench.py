@@ -352,3 +352,20 @@ def bench_publish(runs, db):
             ("read the file once (s, baseline)", f"{read_s:.2f}", "1.0"),
             ("publish a snapshot (s)", f"{pub:.2f}", f"{pub / max(read_s, 1e-9):.1f}"),
             ("snapshots folder on disk (MB)", f"{held / 1e6:.1f}", "")], ("measure", "value", "x baseline"))
+
+
+@bench.command("readers")
+@click.option("--descriptions", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="New descriptions for the nightly to ingest (changed data: it embeds, retrains, scores).")
+@click.option("--readers", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="A database the nightly may change (a copy: the run writes to it).")
+def bench_readers(descriptions, readers, db):
+    """READERS processes open the database, read and close in a loop while `ws nightly` runs on changed
+    data: reads, failed reads, the states they saw, read latency, and the nightly's wall time."""
+    import tempfile
+
+    from ..bench import readers_benchmark
+    with tempfile.TemporaryDirectory() as tmp:
+        rows, _ = readers_benchmark(db, readers, ["nightly", "--descriptions", str(descriptions)], Path(tmp))
+    _table(rows, ("measure", "value"))
