@@ -32,7 +32,13 @@ def test_a_job_publishes_and_readers_open_the_snapshot(runner, db):
     assert source == snap and table(con, "select children_rule from jurisdictions where region = 'XX'") == [(False,)]
     con.close()
     out = runner.invoke(main, ["status"])
-    assert out.stdout.splitlines()[1].startswith("read from the snapshot published after `policy` at ")
+    reader = wsdb.connect_read_only(db)
+    last_run = table(reader, "select run_id from job_runs order by started_at desc limit 1")[0][0]
+    reader.close()
+    assert ptr["run_id"] == last_run
+    line = out.stdout.splitlines()[1]
+    assert line.startswith("read from the snapshot published after `policy` at ")
+    assert line.endswith(f" min ago, last job run {last_run})")
     # a direct write makes the working database newer: a reader takes it while it is free
     con = wsdb.connect(db)
     con.execute("delete from jurisdictions where region = 'XX'")

@@ -58,6 +58,7 @@ def _replace_text(path: Path, text: str) -> None:
 def publish(con, db: Path, label: str) -> Path:
     """Publish the working database, which `con` holds for writing, as the latest snapshot."""
     con.execute("checkpoint")
+    last = con.execute("select run_id from job_runs order by started_at desc limit 1").fetchone()
     d = folder(db)
     now = utc_now()
     name = f"{now:%Y%m%dT%H%M%S%f}-{label}.duckdb"
@@ -72,7 +73,8 @@ def publish(con, db: Path, label: str) -> Path:
         st = db.stat()
         before = latest(db) or {}
         _replace_text(d / LATEST_JSON, json.dumps({
-            "file": name, "previous": before.get("file"), "label": label, "published_at": now.isoformat(),
+            "file": name, "previous": before.get("file"), "label": label, "run_id": last[0] if last else None,
+            "published_at": now.isoformat(),
             "source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns}))
         link = d / f".{LATEST_LINK}.tmp{os.getpid()}"
         link.unlink(missing_ok=True)
@@ -127,5 +129,6 @@ def describe(db: Path, opened: Path) -> str:
     if opened.name != ptr.get("file"):
         return f"the previous snapshot {opened.name} (the latest could not be opened)"
     age = utc_now() - datetime.fromisoformat(ptr["published_at"])
+    run = f", last job run {ptr['run_id']}" if ptr.get("run_id") else ""
     return (f"the snapshot published after `{ptr['label']}` at {ptr['published_at'][:19]} UTC "
-            f"({int(age.total_seconds() // 60)} min ago)")
+            f"({int(age.total_seconds() // 60)} min ago{run})")
