@@ -107,7 +107,7 @@ def _fit_meaning(texts, vocab, params: meaning.MeaningParams, encode, log):
     """The meaning classifier on the labelled queries (and, if params say so, a fixed sample of
     descriptions weakly labelled by the vocabulary), with its cross-validated quality as metrics."""
     from ws_core.encoders.multilingual import USE_VERSION, map_sample
-    encode = encode or _use_encode
+    encode = encode or meaning.use_vectors
     lab = meaning.load_labelled()
     lab_x = encode(list(lab.text))
     lab_vocab = [check(t, vocab).is_child for t in lab.text]
@@ -122,12 +122,6 @@ def _fit_meaning(texts, vocab, params: meaning.MeaningParams, encode, log):
         f"{m.get('cv_en_false_alarms', float('nan')):.3f}, Russian {m.get('cv_ru_recall', float('nan')):.3f} / "
         f"{m.get('cv_ru_false_alarms', float('nan')):.3f}")
     return model, {f"query_{k}": v for k, v in m.items()}
-
-
-def _use_encode(texts: list[str]) -> np.ndarray:
-    from ws_core.encoders.multilingual import use_encoder
-    use = use_encoder()
-    return np.vstack([np.atleast_2d(use.encode(texts[a:a + 256])) for a in range(0, len(texts), 256)])
 
 
 def _query_flags(queries, vocab, model, encode, metrics) -> list[tuple]:

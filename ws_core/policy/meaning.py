@@ -204,6 +204,13 @@ def load_model(con) -> TextModel | None:
                      np.asarray(hard, dtype=bool))
 
 
+def use_vectors(texts: list[str]) -> np.ndarray:
+    """USE-m sentence vectors, 256 texts a call (the process's one encoder)."""
+    from ..encoders.multilingual import use_encoder
+    use = use_encoder()
+    return np.vstack([np.atleast_2d(use.encode(texts[a:a + 256])) for a in range(0, len(texts), 256)])
+
+
 MAX_CHARS = 2000        # what the classifier reads of a text; the vocabulary reads all of it
 
 
@@ -227,11 +234,7 @@ class QueryCheck:
         return cls(load_vocabulary(con), load_model(con))
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        if self._encode is None:
-            from ..encoders.multilingual import use_encoder
-            use = use_encoder()
-            self._encode = lambda batch: np.atleast_2d(use.encode(batch))
-        return np.vstack([self._encode(texts[a:a + 256]) for a in range(0, len(texts), 256)])
+        return (self._encode or use_vectors)(texts)
 
     def __call__(self, text: str):
         return self.many([text])[0]
