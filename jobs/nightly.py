@@ -1,4 +1,5 @@
-"""The nightly chain: ingest -> files -> embed -> train -> policy -> score -> report, each stage a job_runs row.
+"""The nightly chain: ingest -> files -> embed -> train -> policy -> score -> pack -> report, each stage a
+job_runs row (pack: what `ws search` memory-maps, ws_core/searchpack.py).
 
 Every stage skips what has not changed (content hashes, data fingerprints), so a second run with no
 new data does no model work. One chain at a time per database: a lock file beside it, held for the
@@ -21,7 +22,7 @@ from ws_core.jobrun import job_run
 # does and the model re-ranks them (a right photo not recalled is a miss). Ranking all 7591 photos
 # per query took 97 of the nightly's 919 s.
 CATALOGUE_CANDIDATES = 1000     # ws_core.search.CANDIDATES, not imported: numpy at `ws nightly --help`
-STAGES = ("ingest", "files", "embed", "train", "policy", "score", "report")
+STAGES = ("ingest", "files", "embed", "train", "policy", "score", "pack", "report")
 
 
 @dataclass
@@ -120,6 +121,12 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
         return "; ".join(f"{r.rows} scores of {r.model_id} (test x {s})" for r, s in zip(done, ("test", "all"))
                          if not r.skipped)
 
+    def pack(con):
+        from ws_core import searchpack
+        with job_run(con, "pack") as run:
+            run.message = searchpack.prepare(con, log=lambda m: log(f"  {m}"))
+        return run.message
+
     def report(con):
         with job_run(con, "report") as run:
             result.report = build_report(con, report_dir)
@@ -129,7 +136,7 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
     with chain_lock(db, wait):
         con = wsdb.connect(db, wait=wait)
         try:
-            for name, stage in zip(STAGES, (ingest, files, embed, train, policy, score, report)):
+            for name, stage in zip(STAGES, (ingest, files, embed, train, policy, score, pack, report)):
                 start = time.perf_counter()
                 try:
                     outcome = stage(con)

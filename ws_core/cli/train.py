@@ -37,6 +37,8 @@ def train(db, models, folds, seed, image_enc, text_enc, force):
         result = run_train(con, artifacts_dir(db), names, folds, seed, image_enc, text_enc, force,
                            log=lambda m: click.echo(m, err=True))
         board = con.execute(LEADERBOARD).df()
+        from ..searchpack import prepare
+        click.echo(f"search pack: {prepare(con)}", err=True)
     if result.skipped:
         click.echo(f"unchanged, not retrained: {', '.join(result.skipped)}")
     click.echo(board.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

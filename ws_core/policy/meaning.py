@@ -192,16 +192,17 @@ def fit(lab_x, lab_y, lab_lang, lab_vocab, desc_x, desc_y, params: MeaningParams
 
 def load_model(con) -> TextModel | None:
     """The newest policy run's meaning classifier, or None."""
+    # column-wise: the labelled examples' vectors arrive as one float32 array, not 280,000 Python floats
     row = con.execute("select m.encoder, m.coef, m.intercept, m.threshold, m.veto, m.veto_cosine, m.example_texts, "
                       "m.example_labels, m.example_vectors, m.example_hard from policy_text_models m "
-                      "join policy_runs r using (job_run_id) order by r.finished_at desc limit 1").fetchone()
-    if row is None:
+                      "join policy_runs r using (job_run_id) order by r.finished_at desc limit 1").fetchnumpy()
+    if not len(row["encoder"]):
         return None
-    encoder, coef, intercept, threshold, veto, veto_cosine, texts, labels, vectors, hard = row
-    coef = np.asarray(coef, dtype=np.float32)
-    return TextModel(encoder, coef, intercept, threshold, veto, veto_cosine, list(texts),
-                     np.asarray(labels, dtype=bool), np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1),
-                     np.asarray(hard, dtype=bool))
+    encoder, coef, intercept, threshold, veto, veto_cosine, texts, labels, vectors, hard = (v[0] for v in row.values())
+    texts = [str(t) for t in texts]
+    return TextModel(str(encoder), np.asarray(coef, dtype=np.float32), float(intercept), float(threshold),
+                     float(veto), float(veto_cosine), texts, np.asarray(labels, dtype=bool),
+                     np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1), np.asarray(hard, dtype=bool))
 
 
 def use_vectors(texts: list[str]) -> np.ndarray:

@@ -65,7 +65,3 @@ def load_scorer(path: Path) -> Scorer:
         raise WsError(f"{path} was saved by another version of ws ({type(exc).__name__}: {exc}); "
                       "run `ws train --force` to train it again.") from None
     return scorer
-
-
-def unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)

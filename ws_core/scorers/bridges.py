@@ -1,13 +1,13 @@
 """Bridges between ImageNet photo features and English sentence vectors (no joint model offline)."""
 import functools
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy import sparse
 
-from .base import Scorer, unit
+from ..numeric import softmax_top, unit, word_weights
+from .base import Scorer
 
 
 @dataclass
@@ -78,10 +78,6 @@ class CaptionTransferParams:
                                 # (a signal of the pair scorers; alone CV MRR 0.280, tau-c 0.448)
 
 
-# scikit-learn's CountVectorizer default: words of two or more word characters, lowercased
-TOKEN = re.compile(r"(?u)\b\w\w+\b")
-
-
 class WordVectors:
     """TF-IDF vectors of texts (sublinear counts, smoothed idf, unit length) over a vocabulary of
     words seen in at least two of the bank's descriptions, English stop words left out. Where the
@@ -104,19 +100,15 @@ class WordVectors:
         return cls(counts.get_feature_names_out().tolist(), np.log((1 + len(texts)) / (1 + df)) + 1)
 
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
-        rows, cols = [], []
+        rows, cols, vals = [], [], []
         for r, text in enumerate(texts):
-            for word in TOKEN.findall(text.lower()):
-                col = self._column.get(word)
-                if col is not None:
-                    rows.append(r)
-                    cols.append(col)
-        x = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                              shape=(len(texts), len(self.vocabulary)))    # duplicates summed: counts
-        x.data = 1 + np.log(x.data)
-        x = sparse.csr_matrix(x.multiply(self.idf[None, :]))
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        return sparse.csr_matrix(sparse.diags(1 / np.where(norms > 0, norms, 1)) @ x, dtype=np.float32)
+            c, w = word_weights(text, self._column, self.idf)
+            rows.append(np.full(len(c), r))
+            cols.append(c)
+            vals.append(w)
+        cat = (lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype))
+        return sparse.csr_matrix((cat(vals, np.float32), (cat(rows, np.int64), cat(cols, np.int64))),
+                                 shape=(len(texts), len(self.vocabulary)), dtype=np.float32)
 
 
 # Cosines a transfer computes at once (texts x bank descriptions): 2**25, 256 MB as float64, so a
@@ -264,15 +256,6 @@ class CaptionTransfer(_Transfer):
                 cand, w = softmax_top(cand, cand_sim, p.k, p.temperature)
                 out[sl] = (w * text_vs_bank[nt[:, None], cand]).sum(axis=1)
         return (out + 1) / 2
-
-
-def softmax_top(cand: np.ndarray, sim: np.ndarray, k: int, temperature: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the k most similar candidates (a banned one has similarity -inf) and their weights,
-    softmax(similarity / temperature), summing to 1: the pooling both transfers lend their neighbours by."""
-    order = np.argsort(-sim, axis=1, kind="stable")[:, :k]
-    cand, sim = np.take_along_axis(cand, order, axis=1), np.take_along_axis(sim, order, axis=1)
-    w = np.exp((sim - sim[:, :1]) / temperature)
-    return cand, w / w.sum(axis=1, keepdims=True)
 
 
 @dataclass

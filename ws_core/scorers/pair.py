@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import training
+from ..numeric import Calibration
 from .base import Scorer
 from .bridges import (CaptionTransfer, CaptionTransferParams, LabelBridge, PhotoTransfer,
                       PhotoTransferParams, TwoTower, TwoTowerParams)
@@ -88,42 +89,6 @@ def _with_known_pairs(corpus, pairs, train_photos, weight: float, seed: int) -> 
     known = pd.DataFrame([(ph, t, 1.0) for ph, t in own] + [(ph, t, 0.0) for ph, t in other],
                          columns=["img", "txt", "target"]).assign(weight=weight)
     return pd.concat([pairs.assign(weight=1.0), known], ignore_index=True)
-
-
-@dataclass
-class Calibration:
-    """Centred isotonic regression: the isotonic fit's blocks reduced to one knot each (block centre,
-    block mean) and joined by straight lines, so the map is strictly increasing where isotonic steps
-    would tie many photos of one query at one score (four of the sample's top 5 once shared 0.923).
-    Beyond the outer knots it approaches 0 and 1 exponentially (scale: the raw scores' spread), so no
-    two raw scores ever share a score; in [0, 1] and monotone in the raw score throughout."""
-    x: np.ndarray
-    y: np.ndarray
-    scale: float
-
-    @classmethod
-    def fit(cls, raw: np.ndarray, target: np.ndarray) -> "Calibration":
-        from sklearn.isotonic import IsotonicRegression
-        iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(raw, target)
-        return cls.centred(iso.X_thresholds_, iso.y_thresholds_, float(np.std(raw)))
-
-    @classmethod
-    def centred(cls, xs: np.ndarray, ys: np.ndarray, scale: float) -> "Calibration":
-        """From an isotonic fit's thresholds (also how a model saved with plain isotonic steps loads)."""
-        # keep the levels off 0 and 1 so the tails can still rise towards them
-        ys = np.clip(ys, 1e-3, 1 - 1e-3)
-        starts = np.flatnonzero(np.r_[True, np.diff(ys) != 0])
-        ends = np.r_[starts[1:], len(ys)]
-        x = np.asarray([xs[a:b].mean() for a, b in zip(starts, ends)])
-        return cls(x, ys[starts], scale or 1.0)
-
-    def predict(self, raw: np.ndarray) -> np.ndarray:
-        raw = np.asarray(raw, dtype=float)
-        out = np.interp(raw, self.x, self.y)
-        lo, hi = raw < self.x[0], raw > self.x[-1]
-        out[lo] = self.y[0] * np.exp((raw[lo] - self.x[0]) / self.scale)
-        out[hi] = 1 - (1 - self.y[-1]) * np.exp(-(raw[hi] - self.x[-1]) / self.scale)
-        return out
 
 
 class PairScorer(Scorer):

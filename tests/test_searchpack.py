@@ -1,0 +1,122 @@
+"""The search pack (ws_core/searchpack.py): what `ws search` memory-maps instead of loading the model.
+It must answer exactly as the model does, never answer for other data, and keep torch out of a search."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ws_core import db as wsdb
+from ws_core import search, searchpack
+from ws_core.cli import main
+from ws_core.corpus import load_corpus
+from ws_core.encoders import text_encoder_for_version
+from ws_core.search import Searcher, active_model, load_model
+from tests.conftest import table
+
+QUERIES = ["A man is crossing a mountain pass on a metal bridge.", "a dog runs along the beach",
+           "two women talking in a cafe", "красная машина на улице"]
+
+
+def test_the_pack_scores_every_photo_as_its_model_does(db):
+    con = wsdb.connect_read_only(db)
+    models = table(con, "select model_id, name from models order by name")
+    encoder = text_encoder_for_version(active_model(con)["text_encoder"])
+    packed = []
+    for model_id, name in models:
+        entry = active_model(con, model_id)
+        folder = searchpack.build(con, entry)
+        if name in ("linear", "mlp"):          # the seed models read raw vectors: search loads them
+            assert folder is None
+            continue
+        pack, scorer = searchpack.Pack(folder), load_model(entry)
+        corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
+        slot = corpus.add_query_slot()
+        rows = np.arange(len(corpus.images))
+        assert pack.images == corpus.images
+        for text in QUERIES:
+            vector = encoder.encode([text])[0]
+            corpus.text_vectors[slot], corpus.raw_texts[slot] = vector, text
+            want = scorer.score(corpus, rows, np.full(len(rows), slot))
+            np.testing.assert_allclose(pack.score(vector, text, rows), want, atol=1e-5, rtol=0)
+        packed.append(name)
+    con.close()
+    assert packed == ["caption_transfer", "label_bridge", "pair_linear", "pair_linear_balanced", "pair_mlp",
+                      "photo_transfer", "two_tower"]
+
+
+@pytest.mark.parametrize("candidates", [10, 1000])
+def test_search_with_the_pack_answers_as_with_the_model(db, monkeypatch, candidates):
+    """Both stages: with 10 candidates stage one recalls from the pack's index, hidden photos masked."""
+    monkeypatch.setattr(search, "CANDIDATES", candidates)
+    con = wsdb.connect_read_only(db)
+    (pair,), = table(con, "select model_id from models where name = 'pair_mlp'")
+    searchpack.build(con, active_model(con, pair))
+    texts = [t for (t,) in table(con, "select text from texts where is_test_query order by text_id limit 30")]
+    packed, loaded = Searcher(con, model_id=pair), Searcher(con, model_id=pair, use_pack=False)
+    hidden = {im for (im,) in table(con, "select entity_id from policy_flags where entity_kind = 'photo'")}
+    con.close()
+    assert packed.pack is not None and loaded.pack is None and hidden
+    ranked = 0
+    for text in texts + QUERIES:
+        a, b = packed.search(text, top=100), loaded.search(text, top=100)
+        assert (a.disclaimer, a.notes) == (b.disclaimer, b.notes)
+        got, want = {h.image: h.score for h in a.results}, {h.image: h.score for h in b.results}
+        assert got.keys() == want.keys() and not got.keys() & hidden
+        assert all(got[im] == pytest.approx(want[im], abs=1e-5) for im in got)
+        assert [h.image for h in a.results][:3] == [h.image for h in b.results][:3]
+        ranked += bool(got)
+        assert len(got) <= candidates
+    assert ranked >= 10
+
+
+def test_a_pack_for_other_data_or_damaged_is_not_used(db):
+    con = wsdb.connect_read_only(db)
+    entry = active_model(con)
+    folder = searchpack.build(con, entry)
+    assert searchpack.Pack.open(con, entry).folder == folder
+    want = Searcher(con, use_pack=False).search(QUERIES[0]).to_json()
+    con.close()
+    originals = {name: (folder / name).read_bytes() for name in ("meta.json", "label.photo.npy")}
+    try:
+        for name, original in originals.items():
+            (folder / name).write_bytes(original[:len(original) // 2])
+            con = wsdb.connect_read_only(db)
+            assert searchpack.Pack.open(con, entry) is None
+            searcher = Searcher(con)
+            con.close()
+            assert searcher.pack is None and searcher.search(QUERIES[0]).to_json() == want
+            (folder / name).write_bytes(original)
+    finally:        # the pack is shared with the other tests' copies of the database
+        for name, original in originals.items():
+            (folder / name).write_bytes(original)
+    # a photo re-embedded (another file under the same name): the pack was built for other vectors
+    con = wsdb.connect(db)
+    con.execute("update image_embeddings set sha256 = 'another' where image = (select min(image) from photos)")
+    assert searchpack.Pack.open(con, entry) is None
+    assert searchpack.prepare(con).startswith(f"{entry['name']}: {entry['model_id']}-")
+    assert searchpack.Pack.open(con, entry).folder not in (None, folder)
+    con.close()
+
+
+def test_ws_pack_builds_once_and_search_then_never_imports_torch(db, runner):
+    con = wsdb.connect_read_only(db)
+    entry = active_model(con)
+    folder = searchpack.pack_root(entry) / searchpack.state_name(con, entry)
+    con.close()
+    assert runner.invoke(main, ["pack"]).output == "search pack: unchanged\n"      # the nightly built it
+    shutil.rmtree(folder)
+    out = runner.invoke(main, ["pack"])
+    assert out.exit_code == 0, out.output
+    assert re.fullmatch(rf"search pack: {entry['name']}: {re.escape(folder.name)} \(\d+ MB\)\n", out.stdout)
+    assert json.loads((folder / "meta.json").read_text())["model_id"] == entry["model_id"]
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ws_core.cli", "search", QUERIES[1],
+                           "--json", "--db", str(db)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert {"ws_core.searchpack", "numpy"} <= imported
+    assert not imported & {"torch", "transformers", "sklearn", "scipy", "ws_core.corpus", "ws_core.scorers"}
+    assert len(json.loads(proc.stdout)["results"]) == 10
