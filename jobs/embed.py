@@ -5,6 +5,7 @@ in flight and a rerun does the rest.
 """
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -41,9 +42,11 @@ class EmbedResult:
 
 
 def run_embed(con: duckdb.DuckDBPyConnection, image_encoder: str, text_encoder: str,
-              batch_size: int = 32, limit: int | None = None, load=None, use=None) -> EmbedResult:
+              batch_size: int = 32, limit: int | None = None, load=None, use=None, engine: str = "local",
+              parts: Path | None = None, address: str | None = None, log=lambda m: None) -> EmbedResult:
     """`load(kind, name)` builds an encoder, `use` is the multilingual one; each is only made when
-    there is work to do."""
+    there is work to do. engine "ray": photos are embedded on a Ray cluster (`address`, default a local
+    one) into Parquet parts under `parts` and loaded in one transaction (ws_core/distributed.py)."""
     from ws_core import encoders
     load = load or (lambda kind, name: getattr(encoders, f"{kind}_encoder")(name))
     image_version, text_version = image_encoder_version(image_encoder), text_encoder_version(text_encoder)
@@ -53,7 +56,10 @@ def run_embed(con: duckdb.DuckDBPyConnection, image_encoder: str, text_encoder: 
         texts = con.execute(TEXTS_TODO, [text_version]).fetchall()[:limit]
         run.rows_in = len(photos) + len(texts)
         n_photos = n_failed = n_texts = 0
-        if photos:
+        if photos and engine == "ray":
+            n_photos, n_failed, run.message = _embed_on_ray(con, photos, image_encoder, image_version,
+                                                            batch_size, parts, address, run.run_id, log)
+        elif photos:
             enc = load("image", image_encoder)
             bar = tqdm(total=len(photos), desc=f"photos {enc.version}", unit="photo", disable=None)
             for batch in embed_images(enc, photos, batch_size):
@@ -75,33 +81,72 @@ def run_embed(con: duckdb.DuckDBPyConnection, image_encoder: str, text_encoder: 
             bar.close()
         n_map = _fit_text_map(con, text_version, use, run.run_id)
         run.rows_out = n_photos + n_texts + (n_map > 0)
-        run.message = f"{n_failed} photos failed to decode (see quarantine)" if n_failed else None
+        failed = f"{n_failed} photos failed to decode (see quarantine)" if n_failed else None
+        run.message = "; ".join(m for m in (run.message, failed) if m) or None
     return EmbedResult(run.run_id, n_photos, n_texts, n_failed)
 
 
+def _embed_on_ray(con, photos, image_encoder: str, version: str, batch_size: int, parts: Path | None,
+                  address: str | None, run_id: str, log) -> tuple[int, int, str]:
+    """Parts embedded on Ray, then loaded in one transaction; the parts are removed once committed."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from ws_core.distributed import embed_parts
+    from ws_core.errors import WsError
+    if parts is None:
+        raise WsError("--engine ray needs a folder for its parts (every worker must reach it)")
+    folder = parts / f"embed-{version.replace('/', '-')}"
+    paths, reused = embed_parts(photos, image_encoder, batch_size, folder, address, log=log)
+    table = pq.read_table([str(p) for p in paths]).to_pydict() if paths else {}
+    ok = [i for i, f in enumerate(table.get("failed", [])) if f is None]
+    failed = [(table["image"][i], table["failed"][i]) for i, f in enumerate(table.get("failed", [])) if f is not None]
+    with transaction(con):
+        _write_rows(con, version, run_id, [table["image"][i] for i in ok], [table["sha256"][i] for i in ok],
+                    np.asarray([table["vector"][i] for i in ok], dtype=np.float32).reshape(len(ok), -1),
+                    np.asarray([table["label_index"][i] for i in ok]).reshape(len(ok), -1),
+                    [table["label"][i] for i in ok],
+                    np.asarray([table["prob"][i] for i in ok], dtype=np.float32).reshape(len(ok), -1), failed)
+    shutil.rmtree(folder, ignore_errors=True)
+    return len(ok), len(failed), f"engine ray: {len(paths)} parts ({reused} from an earlier run)"
+
+
 def _write_images(con, batch, enc, run_id: str) -> None:
-    if batch.failed:
+    idx = prob = names = None
+    if batch.images:
+        idx, prob = top_labels(batch.probs)
+        names = [[enc.labels[j] for j in row] for row in idx]
+    _write_rows(con, enc.version, run_id, batch.images, batch.sha256, batch.features, idx, names, prob,
+                batch.failed)
+
+
+def _write_rows(con, version: str, run_id: str, images, shas, features, idx, names, prob, failed) -> None:
+    """One batch of photos' vectors and top labels (replacing what the encoder version had), and its
+    photos that failed to decode into quarantine."""
+    if failed:
         con.executemany("insert into quarantine (job_run_id, source, line_no, raw, reason) "
                         "values (?, ?, null, ?, ?)",
-                        [[run_id, f"embed/{enc.version}", image, reason] for image, reason in batch.failed])
-    if not batch.images:
+                        [[run_id, f"embed/{version}", image, reason] for image, reason in failed])
+    if not images:
         return
-    idx, prob = top_labels(batch.probs)
     k = idx.shape[1]
-    vectors = pd.DataFrame({"image": batch.images, "sha256": batch.sha256, "vector": list(batch.features)})
+    vectors = pd.DataFrame({"image": images, "sha256": shas, "vector": list(features)})
     labels = pd.DataFrame({
-        "image": np.repeat(batch.images, k), "rank": np.tile(np.arange(1, k + 1), len(batch.images)),
-        "label_index": idx.ravel(), "label": [enc.labels[i] for i in idx.ravel()], "prob": prob.ravel()})
+        "image": np.repeat(images, k), "rank": np.tile(np.arange(1, k + 1), len(images)),
+        "label_index": np.asarray(idx).ravel(), "label": [n for row in names for n in row],
+        "prob": np.asarray(prob).ravel()})
+    dim = features.shape[1]
     with staged(con, "staged_vectors", vectors), staged(con, "staged_labels", labels):
         con.execute("delete from image_embeddings where encoder = ? and image in "
-                    "(select image from staged_vectors)", [enc.version])
+                    "(select image from staged_vectors)", [version])
         con.execute("delete from image_labels where encoder = ? and image in "
-                    "(select image from staged_vectors)", [enc.version])
+                    "(select image from staged_vectors)", [version])
         con.execute("insert into image_embeddings (image, encoder, dim, sha256, vector, job_run_id) "
                     "select image, ?, ?, sha256, vector::float[1280], ? from staged_vectors",
-                    [enc.version, enc.dim, run_id])
+                    [version, dim, run_id])
         con.execute("insert into image_labels (image, encoder, rank, label_index, label, prob, job_run_id) "
-                    "select image, ?, rank, label_index, label, prob, ? from staged_labels", [enc.version, run_id])
+                    "select image, ?, rank, label_index, label, prob, ? from staged_labels", [version, run_id])
 
 
 def _write_texts(con, ids, texts, vectors, version: str, run_id: str) -> None:

@@ -132,11 +132,12 @@ class Searcher:
     the query encoder once; then answers queries fast. Holds no database connection after construction."""
 
     def __init__(self, con, region: str | None = None, lang: str | None = None, model_id: str | None = None,
-                 text_encoder=None, use_pack: bool = True, check=None):
+                 text_encoder=None, use_pack: bool = True, check=None, pack=None):
+        """pack: search this pack instead of the model's own (`ws bench scale`'s synthetic catalogues)."""
         from .searchpack import Pack
         self.model = active_model(con, model_id)
         # the nightly's pack answers without torch, the model file or the corpus (ws_core/searchpack.py)
-        self.pack = Pack.open(con, self.model) if use_pack else None
+        self.pack = pack or (Pack.open(con, self.model) if use_pack else None)
         if self.pack is None:
             self.scorer = load_model(self.model)
             from .corpus import load_corpus
@@ -159,13 +160,23 @@ class Searcher:
             text_encoder = text_encoder_for_version(self.model["text_encoder"])
         from .encoders.multilingual import QueryEncoder, load_map
         self.encoder = QueryEncoder(text_encoder, load_map(con, self.model["text_encoder"]))
-        self.index = self.index_rows = self.masked = None
+        self._stage_one()
+
+    def hide(self, rows: np.ndarray) -> None:
+        """Keep these photo rows out of every answer too (`ws bench scale`: its pixel flags)."""
+        self.visible = np.setdiff1d(self.visible, rows)
+        self.n_hidden = len(self.images) - len(self.visible)
+        self._stage_one()
+
+    def _stage_one(self) -> None:
+        self.index = self.index_rows = self.masked = self.ann = None
         if len(self.visible) > CANDIDATES:
             if self.pack is not None and self.pack.tower is not None:
                 self.index = self.pack.tower.index          # memory-mapped, every photo: hidden ones masked
                 self.index_rows = np.arange(len(self.images))
                 self.masked = np.ones(len(self.images), dtype=bool)
                 self.masked[self.visible] = False
+                self.ann = self.pack.ann_index()            # a large catalogue's approximate index
             elif self.pack is None and (tower := tower_of(self.scorer)) is not None:
                 self.index = tower.project(self.corpus, self.visible,
                                            np.full(len(self.visible), self.slot))[0][:, :stage_one_dims(tower)]
@@ -205,6 +216,8 @@ class Searcher:
         stage-one rows are nearest the query's."""
         if self.index is None:
             return self.visible
+        if self.ann is not None:
+            return self.ann.search(query_row, CANDIDATES, shown=~self.masked)
         sims = np.asarray(self.index @ query_row)
         if self.masked is not None:
             sims[self.masked] = -np.inf

@@ -13,6 +13,7 @@ model as before. Packs are written to a temporary folder and renamed into place,
 """
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import time
@@ -21,9 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ann
 from .numeric import Calibration, softmax_top, unit, word_weights
 
-VERSION = 1
+VERSION = 2
+CHUNK = 20_000      # photos a build step computes at once: its memory stays bounded at any size
+RELEASE_EVERY = 20  # queries between handing read pages back (see Pack.release)
 KEEP = 3            # packs kept per model (older snapshots' readers may still use one)
 FOLDER = "search-pack"
 
@@ -59,8 +63,8 @@ class _Caption:
     aggregate: str
     words: "_Words | None" = None
 
-    def score(self, q: np.ndarray, text: str, rows: np.ndarray) -> np.ndarray:
-        cos = (self.words.cosines(text) if self.words else (q[None] @ self.desc.T)[0]).reshape(self.mask.shape)
+    def score(self, q: np.ndarray, text: str, rows: np.ndarray, cosines) -> np.ndarray:
+        cos = (self.words.cosines(text) if self.words else cosines(self.desc)).reshape(self.mask.shape)
         if self.aggregate == "max":
             by_bank = np.where(self.mask, cos, -np.inf).max(axis=1)
         else:
@@ -92,16 +96,16 @@ class _Words:
 @dataclass
 class _Photo:
     bank_rows: np.ndarray   # bank descriptions' sentence vectors
-    lender: np.ndarray      # per description: the photo (row) it was written for
-    column: np.ndarray      # per description: its photo's position among bank_photos
-    bank_photos: np.ndarray # rows of the bank's photos
-    feats: np.ndarray       # every photo's centred unit feature vector
+    lender: np.ndarray      # per description: the catalogue row of the photo it was written for (-1: none)
+    column: np.ndarray      # per description: its photo's row in bank_feats
+    bank_feats: np.ndarray  # the bank photos' centred unit feature vectors
+    feats: np.ndarray       # every catalogue photo's centred unit feature vector
     k: int
     temperature: float
     spare: int
 
-    def score(self, q: np.ndarray, text: str, rows: np.ndarray) -> np.ndarray:
-        cos = (q[None] @ self.bank_rows.T)[0]
+    def score(self, q: np.ndarray, text: str, rows: np.ndarray, cosines) -> np.ndarray:
+        cos = cosines(self.bank_rows)
         n_keep = min(self.k + self.spare, len(cos))
         part = np.argpartition(-cos, n_keep - 1)[:n_keep]
         banned = self.lender[part][None, :] == rows[:, None]     # a photo never lends to itself
@@ -109,7 +113,7 @@ class _Photo:
                               self.k, self.temperature)
         cols = self.column[cand]
         used, pos = np.unique(cols, return_inverse=True)
-        sims = self.feats[rows] @ self.feats[self.bank_photos[used]].T        # only the lenders' columns
+        sims = self.feats[rows] @ self.bank_feats[used].T             # only the lenders' columns
         return ((w * np.take_along_axis(sims, pos.reshape(cols.shape), axis=1)).sum(axis=1) + 1) / 2
 
 
@@ -136,7 +140,13 @@ class Pack:
 
     def __init__(self, folder: Path):
         meta = json.loads((folder / "meta.json").read_text())
-        arr = {key: np.load(folder / name, mmap_mode="r", allow_pickle=False) for key, name in meta["files"].items()}
+        # one mapping per file (bridges that share a bank share its arrays), as plain arrays: numpy's
+        # memmap subclass costs a Python call per indexing
+        maps = {name: np.load(folder / name, mmap_mode="r", allow_pickle=False) for name in set(meta["files"].values())}
+        self._maps = [m._mmap for m in maps.values() if getattr(m, "_mmap", None) is not None]
+        self._calls = 0
+        loaded = {name: m.view(np.ndarray) for name, m in maps.items()}
+        arr = {key: loaded[name] for key, name in meta["files"].items()}
         self.folder, self.meta = folder, meta
         self.images = [str(im) for im in np.load(folder / "images.npy", allow_pickle=False)]
         self.signals = meta["signals"]
@@ -153,11 +163,12 @@ class Pack:
                                                 b["k"], b["temperature"], b["aggregate"], words)
             elif b["kind"] == "photo":
                 self.photo[prefix] = _Photo(get("bank_rows"), np.asarray(get("lender")), np.asarray(get("column")),
-                                            np.asarray(get("bank_photos")), get("feats"), b["k"],
+                                            np.asarray(get("bank_feats")), get("feats"), b["k"],
                                             b["temperature"], b["spare"])
         self.tower = (_Tower(arr["tower.photo"], arr["tower.which"], np.asarray(arr["tower.txt_w"]),
                              np.asarray(arr["tower.txt_b"]), arr["tower.index"]) if "tower.photo" in arr else None)
         self.label = arr.get("label.photo")
+        self.stage_one = meta.get("stage_one")     # an approximate index for stage one (ws_core/ann.py)
         self.head = meta["head"]
         if self.head != "signal":
             self.mean, self.std = np.asarray(arr["head.mean"]), np.asarray(arr["head.std"])
@@ -176,6 +187,16 @@ class Pack:
         except (OSError, ValueError, KeyError):     # a damaged pack: the model answers instead
             return None
 
+    def release(self) -> None:
+        """Hand the pages read so far back to the page cache: on a million photos the candidates of a
+        thousand queries touch most of the 5 GB tables, which would otherwise stay in this process'
+        resident memory (RSS) though the kernel may drop them any time."""
+        for m in self._maps:
+            m.madvise(mmap.MADV_DONTNEED)
+
+    def ann_index(self) -> "ann.Index | None":
+        return None if not self.stage_one else ann.Index(self.folder / "stage_one.faiss", self.stage_one["nprobe"])
+
     def projections(self, q: np.ndarray) -> np.ndarray | None:
         """The query's joined projection by every tower (row 0: the final one; None: no tower)."""
         return None if self.tower is None else self.tower.project(np.asarray(q, dtype=np.float32))
@@ -189,12 +210,24 @@ class Pack:
         """The model's score of each photo row for this query (vector q, words `text`)."""
         q = np.asarray(q, dtype=np.float32)
         qproj = self.projections(q) if qproj is None else qproj
+        self._calls += 1
+        # a large catalogue every query: a page fault maps up to 16 neighbouring pages too, so the
+        # 1000 random rows of each query hold about 64 KB apiece until released
+        if self._calls % (1 if len(self.images) >= ann.ANN_MIN else RELEASE_EVERY) == 0:
+            self.release()
+        seen = {}
+
+        def cosines(bank: np.ndarray) -> np.ndarray:
+            """The query against a bank's description vectors, once per bank (they share one)."""
+            if id(bank) not in seen:
+                seen[id(bank)] = (q[None] @ bank.T)[0]
+            return seen[id(bank)]
         cols = {}
         for name in self.signals:
             if name in self.caption:
-                cols[name] = self.caption[name].score(q, text, rows)
+                cols[name] = self.caption[name].score(q, text, rows, cosines)
             elif name in self.photo:
-                cols[name] = self.photo[name].score(q, text, rows)
+                cols[name] = self.photo[name].score(q, text, rows, cosines)
             elif name == "tower.":
                 cols[name] = self.tower.score(qproj, rows)
             elif name == "label.":
@@ -206,9 +239,14 @@ class Pack:
             return x[:, 0].astype(np.float64)
         z = (x - self.mean) / self.std
         if self.head == "mlp":
-            n = self.net
-            h = np.maximum(z.astype(np.float32) @ n["w1"] + n["b1"], 0)       # members x rows x hidden
-            out = h @ n["w2"] + n["b2"]
+            w1, b1, w2, b2 = self.net["w1"], self.net["b1"], self.net["w2"], self.net["b2"]
+            members, hidden = w1.shape[0], w1.shape[2]
+            # the members' first layers side by side as one product (numpy's stacked matmul over a
+            # 2-d operand was 40 ms for 1000 rows), in place
+            h = z.astype(np.float32) @ w1.transpose(1, 0, 2).reshape(w1.shape[1], -1)
+            h += b1.reshape(1, -1)
+            np.maximum(h, 0, out=h)
+            out = h.reshape(len(z), members, hidden).transpose(1, 0, 2) @ w2 + b2      # members x rows x 1
             raw = (0.5 * (1 + np.tanh(0.5 * out[..., 0]))).mean(axis=0)     # sigmoid without overflow
         else:
             raw = z @ self.net["coef"] + self.intercept
@@ -248,30 +286,78 @@ def build(con, model: dict | None = None, log=lambda m: None) -> Path | None:
     from .corpus import load_corpus
     started = time.perf_counter()
     corpus = load_corpus(con, model["image_encoder"], model["text_encoder"])
-    arrays, meta = _arrays(scorer, corpus, parts)
-    meta.update(version=VERSION, model_id=model["model_id"], sha256=model["sha256"], photos=len(corpus.images))
+    side = PhotoSide(scorer, parts, corpus)
+    inner = {corpus.image_index[n]: i for i, (_, (names, _)) in enumerate(sorted(parts["inner"].items()), start=1)
+             for n in names if n in corpus.image_index}
+    which = np.asarray([inner.get(r, 0) for r in range(len(corpus.images))], dtype=np.int8)
+    chunks = ((corpus.features[a:a + CHUNK], corpus.label_probs[a:a + CHUNK], np.arange(a, min(a + CHUNK, len(which))))
+              for a in range(0, len(which), CHUNK))
+    write(root, folder.name, side, corpus.images, which, chunks,
+          {"model_id": model["model_id"], "sha256": model["sha256"]})
+    log(f"search pack {folder.name}: {len(corpus.images)} photos in {time.perf_counter() - started:.1f} s")
+    return folder
+
+
+def write(root: Path, name: str, side: "PhotoSide", images, which: np.ndarray, chunks, meta: dict) -> Path:
+    """Write a pack: the model's bank-side arrays once, the photo-side arrays chunk by chunk (each
+    chunk: features, label probabilities, catalogue rows), into a temporary folder renamed into place."""
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{folder.name}.tmp-{os.getpid()}"
+    folder, tmp = root / name, root / f".{name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        np.save(tmp / "images.npy", np.asarray(corpus.images))
-        files, by_digest = {}, {}
-        for key, value in arrays.items():
+        np.save(tmp / "images.npy", np.asarray(images))
+        np.save(tmp / "tower.which.npy", which)
+        files, by_digest = {"tower.which": "tower.which.npy"}, {}
+        for key, value in side.arrays.items():
             value = np.ascontiguousarray(value)
             digest = hashlib.sha1(value.tobytes() + str((value.dtype, value.shape)).encode()).hexdigest()
             if digest not in by_digest:           # the two caption transfers share a bank: one file
                 by_digest[digest] = f"{key}.npy"
                 np.save(tmp / by_digest[digest], value)
             files[key] = by_digest[digest]
-        (tmp / "meta.json").write_text(json.dumps({**meta, "files": files}))
+        writers: dict[str, _NpyWriter] = {}
+        started = time.perf_counter()
+        for features, label_probs, rows in chunks:
+            for key, value in side.photos(features, label_probs, rows, which[rows]).items():
+                if key not in writers:
+                    writers[key] = _NpyWriter(tmp / f"{key}.npy", (len(which), *value.shape[1:]), value.dtype)
+                writers[key].write(value)
+        for key, w in writers.items():
+            w.close()
+            files[key] = f"{key}.npy"
+        files.update({alias: files[key] for alias, key in side.aliases.items()})
+        seconds = {"photo side": time.perf_counter() - started}
+        stage_one, started = None, time.perf_counter()
+        if len(which) >= ann.ANN_MIN and "tower.index" in files:     # a large catalogue: an index
+            stage_one = ann.build(np.load(tmp / files["tower.index"], mmap_mode="r"), tmp / "stage_one.faiss")
+            seconds["stage one index"] = time.perf_counter() - started
+        (tmp / "meta.json").write_text(json.dumps({**side.meta, **meta, "version": VERSION, "photos": len(which),
+                                                   "files": files, "stage_one": stage_one, "seconds": seconds}))
         tmp.rename(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(root, keep=folder)
-    log(f"search pack {folder.name}: {len(corpus.images)} photos in {time.perf_counter() - started:.1f} s")
     return folder
+
+
+class _NpyWriter:
+    """An .npy file written row block by row block (never mapped: its pages do not count as ours)."""
+
+    def __init__(self, path: Path, shape: tuple, dtype):
+        self.f, self.rows, self.shape = open(path, "wb"), 0, shape
+        np.lib.format.write_array_header_1_0(self.f, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                      "fortran_order": False, "shape": shape})
+
+    def write(self, block: np.ndarray) -> None:
+        self.f.write(np.ascontiguousarray(block).tobytes())
+        self.rows += len(block)
+
+    def close(self) -> None:
+        self.f.close()
+        if self.rows != self.shape[0]:
+            raise ValueError(f"{self.f.name}: {self.rows} rows written of {self.shape[0]}")
 
 
 def _parts(scorer) -> dict | None:
@@ -293,61 +379,89 @@ def _parts(scorer) -> dict | None:
     return parts
 
 
-def _arrays(scorer, corpus, parts: dict) -> tuple[dict, dict]:
-    from scipy import sparse
+class PhotoSide:
+    """A model's photo side, for any photos: the arrays fixed by the model and its bank of described
+    photos (`arrays`, read from `corpus`), and per chunk of catalogue photos their rows of every
+    per-photo table (`photos`). The catalogue is the corpus' photos unless `catalogue_is_corpus` is
+    False (`ws bench scale`: synthetic photos, none of them in the bank)."""
 
-    from .scorers.bridges import CaptionTransfer, PhotoTransfer, TwoTower
-    rows = np.arange(len(corpus.images))
-    arrays = {}
-    meta = {"signals": parts["signals"], "head": parts["head"], "bridges": {}, "vocabularies": {}}
-    for prefix, b in parts["bridges"].items():
-        p = b.params
-        if isinstance(b, CaptionTransfer):
-            photos, desc, mask, feats = b._bank(corpus)
-            nbr, nbr_sim = b._neighbours(rows, photos, feats)
-            arrays.update({prefix + "nbr": nbr.astype(np.int32), prefix + "nbr_sim": nbr_sim, prefix + "mask": mask})
-            if p.words:
-                csc = sparse.csc_matrix(desc, dtype=np.float32)
-                arrays.update({prefix + "indptr": csc.indptr, prefix + "indices": csc.indices,
-                               prefix + "data": csc.data, prefix + "idf": b.words.idf})
-                meta["vocabularies"][prefix] = b.words.vocabulary
-            else:
-                arrays[prefix + "desc"] = desc
-            meta["bridges"][prefix] = {"kind": "caption", "k": p.k, "temperature": p.temperature,
-                                       "aggregate": p.aggregate, "words": p.words, "desc_rows": desc.shape[0]}
-        elif isinstance(b, PhotoTransfer):
-            texts, _, lender, column, _ = b._photo_sim(corpus)
-            arrays.update({prefix + "bank_rows": corpus.text_vectors[texts], prefix + "lender": lender,
-                           prefix + "column": column, prefix + "bank_photos": np.unique(lender),
-                           prefix + "feats": unit(corpus.features - b.feature_mean)})
-            meta["bridges"][prefix] = {"kind": "photo", "k": p.k, "temperature": p.temperature, "spare": b.SPARE}
-        elif isinstance(b, TwoTower):
-            inner = sorted(parts["inner"].items())
-            towers = [b] + [t for _, (_, t) in inner]
-            photo = b.project_photos(corpus).copy()
-            which = np.zeros(len(rows), dtype=np.int8)
-            for i, (_, (names, t)) in enumerate(inner, start=1):
-                held = np.asarray([corpus.image_index[n] for n in names if n in corpus.image_index], dtype=int)
-                if len(held):
-                    photo[held] = t._project_features(corpus.features[held])
-                    which[held] = i
-            arrays.update({
-                "tower.photo": photo, "tower.which": which,
-                "tower.txt_w": np.stack([[net.txt.weight.detach().numpy() for net in t.nets] for t in towers]),
-                "tower.txt_b": np.stack([[net.txt.bias.detach().numpy() for net in t.nets] for t in towers]),
-                "tower.index": b.project_photos(corpus)[:, :b.params.dim]})
-    if parts["label"] is not None:
-        arrays["label.photo"] = parts["label"]._photo_vectors(corpus)
-    if parts["head"] != "signal":
-        arrays.update({"head.mean": scorer.mean, "head.std": scorer.std,
-                       "cal.x": scorer.calibration.x, "cal.y": scorer.calibration.y})
-        meta["cal_scale"] = float(scorer.calibration.scale)
-    if parts["head"] == "mlp":
-        arrays.update({f"head.{k}": getattr(scorer.net, k).detach().numpy() for k in ("w1", "b1", "w2", "b2")})
-    elif parts["head"] == "linear":
-        arrays["head.coef"] = np.asarray(scorer.coef)
-        meta["intercept"] = float(scorer.intercept)
-    return arrays, meta
+    def __init__(self, scorer, parts: dict, corpus, catalogue_is_corpus: bool = True):
+        from scipy import sparse
+
+        from .scorers.bridges import CaptionTransfer, PhotoTransfer, TwoTower
+        self.arrays, self.aliases, self.caption, self.photo, self.towers = {}, {}, {}, {}, []
+        self.meta = {"signals": parts["signals"], "head": parts["head"], "bridges": {}, "vocabularies": {}}
+        outside = (lambda rows: rows) if catalogue_is_corpus else (lambda rows: np.full(len(rows), -1))
+        for prefix, b in parts["bridges"].items():
+            p = b.params
+            if isinstance(b, CaptionTransfer):
+                photos, desc, mask, _ = b._bank(corpus)
+                key = (p.k, b.feature_mean.tobytes())
+                same = next((q for q, c in self.caption.items() if c[0] == key), None)
+                if same is None:     # the two caption transfers share their neighbours: computed once
+                    self.caption[prefix] = (key, min(p.k + 2, len(photos)), b.feature_mean,
+                                            unit(corpus.features[photos] - b.feature_mean), outside(photos))
+                else:
+                    self.aliases.update({prefix + "nbr": same + "nbr", prefix + "nbr_sim": same + "nbr_sim"})
+                self.arrays[prefix + "mask"] = mask
+                if p.words:
+                    csc = sparse.csc_matrix(desc, dtype=np.float32)
+                    self.arrays.update({prefix + "indptr": csc.indptr, prefix + "indices": csc.indices,
+                                        prefix + "data": csc.data, prefix + "idf": b.words.idf})
+                    self.meta["vocabularies"][prefix] = b.words.vocabulary
+                else:
+                    self.arrays[prefix + "desc"] = desc
+                self.meta["bridges"][prefix] = {"kind": "caption", "k": p.k, "temperature": p.temperature,
+                                                "aggregate": p.aggregate, "words": p.words, "desc_rows": desc.shape[0]}
+            elif isinstance(b, PhotoTransfer):
+                texts, _, lender, column, _ = b._photo_sim(corpus)
+                self.photo[prefix] = b.feature_mean
+                self.arrays.update({prefix + "bank_rows": corpus.text_vectors[texts], prefix + "lender": outside(lender),
+                                    prefix + "column": column,
+                                    prefix + "bank_feats": unit(corpus.features[np.unique(lender)] - b.feature_mean)})
+                self.meta["bridges"][prefix] = {"kind": "photo", "k": p.k, "temperature": p.temperature,
+                                                "spare": b.SPARE}
+            elif isinstance(b, TwoTower):
+                self.towers = [b] + [t for _, (_, t) in sorted(parts["inner"].items())]
+                self.arrays.update({
+                    "tower.txt_w": np.stack([[net.txt.weight.detach().numpy() for net in t.nets] for t in self.towers]),
+                    "tower.txt_b": np.stack([[net.txt.bias.detach().numpy() for net in t.nets] for t in self.towers])})
+        self.class_vectors = None if parts["label"] is None else parts["label"].class_vectors
+        if parts["head"] != "signal":
+            self.arrays.update({"head.mean": scorer.mean, "head.std": scorer.std,
+                                "cal.x": scorer.calibration.x, "cal.y": scorer.calibration.y})
+            self.meta["cal_scale"] = float(scorer.calibration.scale)
+        if parts["head"] == "mlp":
+            self.arrays.update({f"head.{k}": getattr(scorer.net, k).detach().numpy() for k in ("w1", "b1", "w2", "b2")})
+        elif parts["head"] == "linear":
+            self.arrays["head.coef"] = np.asarray(scorer.coef)
+            self.meta["intercept"] = float(scorer.intercept)
+
+    def photos(self, features: np.ndarray, label_probs: np.ndarray, rows: np.ndarray, which: np.ndarray) -> dict:
+        """These catalogue photos' rows of every per-photo table (`which`: the tower that scores each)."""
+        out = {}
+        for prefix, (_, n_keep, mean, bank, bank_rows) in self.caption.items():
+            nbr = np.empty((len(rows), n_keep), dtype=np.int32)
+            nbr_sim = np.empty((len(rows), n_keep), dtype=np.float32)
+            for a in range(0, len(rows), 2048):          # photos x bank cosines: about 60 MB at a time
+                sim = unit(features[a:a + 2048] - mean) @ bank.T
+                sim[rows[a:a + 2048, None] == bank_rows[None, :]] = -np.inf      # not its own neighbour
+                part = np.argpartition(-sim, n_keep - 1, axis=1)[:, :n_keep]
+                nbr[a:a + 2048], nbr_sim[a:a + 2048] = part, np.take_along_axis(sim, part, axis=1)
+            out[prefix + "nbr"], out[prefix + "nbr_sim"] = nbr, nbr_sim
+        for prefix, mean in self.photo.items():
+            out[prefix + "feats"] = unit(features - mean)
+        if self.towers:
+            final = self.towers[0]._project_features(features)
+            photo = final.copy()
+            for i, tower in enumerate(self.towers[1:], start=1):
+                held = which == i
+                if held.any():
+                    photo[held] = tower._project_features(features[held])
+            out["tower.photo"], out["tower.index"] = photo, final[:, :self.towers[0].params.dim]
+        if self.class_vectors is not None:
+            out["label.photo"] = unit(label_probs @ self.class_vectors)
+        return out
 
 
 def _prune(root: Path, keep: Path) -> None:

@@ -50,6 +50,40 @@ def bench_embed(variant, photos, descriptions, limit, batch_size, large):
     _table(embed_benchmark(variant, photos, descriptions, limit, batch_size), ("measure", "value"))
 
 
+@bench.command("engines")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=SHARED / "with-sense", show_default=True, help="A data folder to ingest and embed.")
+@click.option("--limit", type=click.IntRange(1), default=500, show_default=True, help="Photos (and texts) to embed.")
+def bench_engines(data_dir, limit):
+    """`ws embed` on the local engine against `--engine ray` (a local Ray on this machine), on the same
+    photos in the same run: wall time, photos/s, and how far the Ray engine's vectors are from the local ones."""
+    import tempfile
+    import time
+
+    import numpy as np
+
+    from jobs.embed import run_embed
+    from jobs.ingest import run_ingest
+
+    from .. import db as wsdb
+    rows, vectors = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in ("local", "ray"):
+            con = wsdb.connect(Path(tmp) / f"{engine}.duckdb")
+            run_ingest(con, [data_dir], [])
+            start = time.perf_counter()
+            r = run_embed(con, "effnet-lite2", "minilm-l6", limit=limit, engine=engine, parts=Path(tmp) / "parts",
+                          log=lambda m: click.echo(m, err=True))
+            wall = time.perf_counter() - start
+            vectors[engine] = con.execute("select image, vector from image_embeddings order by image").fetchnumpy()
+            con.close()
+            rows.append((engine, r.photos, r.texts, f"{wall:.1f}", f"{r.photos / wall:.1f}"))
+    same = list(vectors["local"]["image"]) == list(vectors["ray"]["image"])
+    diff = float(np.abs(np.stack(vectors["local"]["vector"]) - np.stack(vectors["ray"]["vector"])).max()) if same else None
+    _table(rows, ("engine", "photos", "texts", "wall s (whole job)", "photos/s"))
+    click.echo(f"same photos: {same}; max vector difference ray vs local: {diff}")
+
+
 @bench.command("encoders")
 @click.option("--photos", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=SHARED / "with-sense" / "train_images", show_default=True)
@@ -162,6 +196,107 @@ def search_cmd(queries, synthetic, cold, runs, db):
         return
     from ..bench import search_benchmark
     _table(search_benchmark(db, queries, synthetic), header=("measure", "value"))
+
+
+@bench.command("scale")
+@click.option("--photos", default="10000,100000,1000000", show_default=True,
+              help="Synthetic catalogue sizes, comma-separated (each above 1000: stage one recalls 1000).")
+@click.option("--queries", type=click.IntRange(1), default=1000, show_default=True,
+              help="Real query texts scored against each catalogue.")
+@click.option("--model", default=None, help="A model id or name (default: the active model; it needs a two-tower).")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Scratch folder (default: a temporary one); each size's files are removed after it.")
+@db_option
+@user_errors
+def scale(photos, queries, model, work, db):
+    """Synthetic catalogues through every photo-side stage, one process per size: each stage's wall
+    time and fitted growth exponent, peak RSS, search latency (both stages), stage one's recall.
+
+    Needs a database with a trained pair model and a policy run (e.g. the full data's)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from ..config import resolve_db
+    from ..scalebench import growth
+    try:
+        sizes = sorted({int(x) for x in photos.split(",") if x.strip()})
+    except ValueError:
+        raise click.BadParameter(f"{photos!r}: give whole numbers separated by commas", param_hint="--photos")
+    if not sizes or sizes[0] <= 1000:
+        raise click.BadParameter("every size must be above 1000 (stage one recalls 1000 photos)", param_hint="--photos")
+    root = Path(work) if work else Path(tempfile.mkdtemp(prefix="ws-scale-"))
+    results = []
+    for n in sizes:
+        folder = root / f"n{n}"
+        click.echo(f"{n:,} photos ...", err=True)
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / f"n{n}.log", "w+") as log:
+            proc = subprocess.Popen([sys.executable, "-c", "import sys; from ws_core.scalebench import main; "
+                                     "main(sys.argv[1:])", str(resolve_db(db)), str(n), str(queries), str(folder),
+                                     *([model] if model else [])],
+                                    stdout=subprocess.PIPE, stderr=log, text=True)
+            stdout = proc.stdout.read()
+            _, status, usage = os.wait4(proc.pid, 0)       # the child's own peak RSS
+            shutil.rmtree(folder, ignore_errors=True)
+            if os.waitstatus_to_exitcode(status) != 0:
+                log.seek(0)
+                raise click.ClickException(f"{n} photos failed: {(log.read().strip().splitlines() or ['?'])[-1]}")
+        results.append({**json.loads(stdout.strip().splitlines()[-1]), "peak_rss_gb": usage.ru_maxrss / 1e6})
+    if not work:
+        shutil.rmtree(root, ignore_errors=True)
+    header = ("stage", *[f"{n:,} s" for n in sizes], "growth exponent")
+    rows = []
+    for stage in dict.fromkeys(s for r in reversed(results) for s in r["seconds"]):   # the largest ran every stage
+        secs = [r["seconds"].get(stage) for r in results]
+        have = [(n, t) for n, t in zip(sizes, secs) if t is not None]
+        b = growth([n for n, _ in have], [t for _, t in have])
+        rows.append((stage, *["-" if t is None else f"{t:.1f}" for t in secs], "-" if b is None else f"{b:.2f}"))
+    rows.append(("peak RSS, GB", *[f"{r['peak_rss_gb']:.2f}" for r in results], ""))
+    for stage in dict.fromkeys(s for r in reversed(results) for s in r["peak after"]):
+        rows.append((f"peak RSS after {stage}, GB",
+                     *[f"{r['peak after'][stage]:.2f}" if stage in r["peak after"] else "-" for r in results], ""))
+    rows.append(("search p50 / p95, ms", *[f"{r['search ms'][0]:.1f} / {r['search ms'][1]:.1f}" for r in results], ""))
+    rows.append(("stage one: recall of the exact top 1000 (lists scanned)",
+                 *[f"{r['stage one']['recall']:.3f} ({r['stage one']['nprobe']}/{r['stage one']['nlist']})"
+                   if r.get("stage one") else "exact" for r in results], ""))
+    rows.append(("photos flagged by the pixel classifier", *[f"{r['flagged']:,}" for r in results], ""))
+    rows.append(("score rows written", *[f"{r['score rows']:,}" for r in results], ""))
+    _table(rows, header)
+
+
+@bench.command("ann")
+@click.option("--photos", type=click.IntRange(2000), default=100_000, show_default=True,
+              help="Vectors in the index (drawn around the pack's stage-one projections).")
+@click.option("--model", default=None, help="A model id or name whose search pack to draw from (default: active).")
+@db_option
+@user_errors
+def ann_cmd(photos, model, db):
+    """Stage one's index: exact scan, faiss IVF (shipped), and HNSW graphs (faiss; hnswlib and usearch
+    when installed) at 1000 candidates: build time, query latency, recall of the exact top 1000."""
+    import numpy as np
+
+    from .. import db as wsdb
+    from ..scalebench import ann_comparison
+    from ..search import active_model
+    from ..searchpack import Pack
+    con = wsdb.connect_read_only(db)
+    try:
+        if model:
+            named = con.execute("select model_id from models where name = ? order by trained_at desc limit 1",
+                                [model]).fetchone()
+            model = named[0] if named else model
+        pack = Pack.open(con, active_model(con, model))
+    finally:
+        con.close()
+    if pack is None or pack.tower is None:
+        raise click.ClickException("No search pack with a two-tower for this model: run `ws pack` "
+                                   "(with a pair model active) first.")
+    _table(ann_comparison(np.asarray(pack.tower.index), photos),
+           ("method", "build s", "query ms p50", "recall@1000"))
 
 
 @bench.command("stages")

@@ -1,0 +1,77 @@
+"""The Ray engine (ws_core/distributed.py): `ws embed --engine ray` on a local Ray with 2 CPUs gives the
+local engine's rows, quarantines a photo that fails, and a run that dies before loading loses nothing."""
+import shutil
+
+import numpy as np
+import pytest
+
+from jobs.embed import run_embed
+from jobs.ingest import run_ingest
+from ws_core import db as wsdb
+from ws_core import distributed
+from ws_core.config import SAMPLE_DIR
+from tests.conftest import table
+
+pytest.importorskip("ray")
+
+PHOTOS = "select image, sha256, vector from image_embeddings order by image"
+LABELS = "select image, rank, label_index, label, prob from image_labels order by image, rank"
+
+
+@pytest.fixture
+def ingested(tmp_path):
+    """The sample ingested twice (one database per engine), one photo changed after ingest."""
+    data = tmp_path / "sample"
+    shutil.copytree(SAMPLE_DIR, data)
+    dbs = []
+    for name in ("local", "ray"):
+        con = wsdb.connect(tmp_path / f"{name}.duckdb")
+        run_ingest(con, [data], [])
+        dbs.append(con)
+    changed = sorted((data / "test_images").glob("*.jpg"))[0]
+    changed.write_bytes(changed.read_bytes() + b"\0")
+    yield tmp_path, changed.name, dbs
+    for con in dbs:
+        con.close()
+
+
+def test_ray_engine_writes_the_local_engines_rows_and_resumes_after_a_kill(ingested, monkeypatch):
+    tmp_path, changed, (local, on_ray) = ingested
+    monkeypatch.setattr(distributed, "PART_PHOTOS", 32)              # 74 photos: three parts
+    run_embed(local, "effnet-lite2", "minilm-l6")
+    parts = tmp_path / "parts"
+    # the loading transaction fails after every part was written (a kill at that point)
+    import jobs.embed
+    real = jobs.embed._write_rows
+    monkeypatch.setattr(jobs.embed, "_write_rows", lambda *a: (_ for _ in ()).throw(RuntimeError("killed")))
+    with pytest.raises(RuntimeError, match="killed"):
+        run_embed(on_ray, "effnet-lite2", "minilm-l6", engine="ray", parts=parts)
+    assert len(list((parts / "embed-effnet-lite2-v1").glob("part-*.parquet"))) == 3
+    assert table(on_ray, "select count(*) from image_embeddings") == [(0,)]
+    assert table(on_ray, "select status, message from job_runs where job = 'embed'") == [("failed", "RuntimeError: killed")]
+    monkeypatch.setattr(jobs.embed, "_write_rows", real)
+    r = run_embed(on_ray, "effnet-lite2", "minilm-l6", engine="ray", parts=parts)
+    assert (r.photos, r.failed, r.texts) == (73, 1, 370)
+    assert table(on_ray, "select message from job_runs where job = 'embed' and status = 'ok'") == [
+        ("engine ray: 3 parts (3 from an earlier run); 1 photos failed to decode (see quarantine)",)]
+    assert not (parts / "embed-effnet-lite2-v1").exists()              # loaded: the parts are gone
+    want, got = local.execute(PHOTOS).fetchnumpy(), on_ray.execute(PHOTOS).fetchnumpy()
+    assert list(got["image"]) == list(want["image"]) and changed not in list(got["image"])
+    assert list(got["sha256"]) == list(want["sha256"])
+    np.testing.assert_allclose(np.stack(got["vector"]), np.stack(want["vector"]), atol=1e-5)
+    got_labels, want_labels = table(on_ray, LABELS), table(local, LABELS)
+    assert [r[:4] for r in got_labels] == [r[:4] for r in want_labels]
+    np.testing.assert_allclose([r[4] for r in got_labels], [r[4] for r in want_labels], atol=1e-6)
+    quarantined = "select source, raw, reason from quarantine where source like 'embed/%'"
+    assert table(on_ray, quarantined) == table(local, quarantined) == [
+        ("embed/effnet-lite2/v1", changed, "photo file changed since ingest; run `ws ingest` again")]
+
+
+def test_ray_needs_a_parts_folder_and_the_cli_says_how_to_get_ray(runner, monkeypatch, tmp_path):
+    from ws_core.cli import main
+    out = runner.invoke(main, ["embed", "--db", str(tmp_path / "x.duckdb"), "--address", "ray://h:10001"])
+    assert out.exit_code == 2 and "--address is for --engine ray" in out.output
+    import importlib.util
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    out = runner.invoke(main, ["embed", "--db", str(tmp_path / "x.duckdb"), "--engine", "ray"])
+    assert out.exit_code == 2 and "--engine ray needs Ray: pip install 'with-sense[ray]'" in out.output
