@@ -47,14 +47,10 @@ def run_size(db: Path, n: int, queries: int, work: Path, model: str | None = Non
     from . import db as wsdb
     from . import policy, searchpack
     from .corpus import load_corpus
-    from .search import Searcher, active_model, load_model
+    from .search import Searcher, active_model, load_model, model_by_name
     from .searchpack import _NpyWriter
     con = wsdb.connect_read_only(db)
-    if model:
-        named = con.execute("select model_id from models where name = ? order by trained_at desc limit 1",
-                            [model]).fetchone()
-        model = named[0] if named else model
-    entry = active_model(con, model)
+    entry = active_model(con, model_by_name(con, model))
     scorer = load_model(entry)
     parts = searchpack._parts(scorer)
     if parts is None or "tower." not in parts["bridges"]:

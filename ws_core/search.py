@@ -77,6 +77,15 @@ def active_model(con, model_id: str | None = None) -> dict:
     return dict(zip(["model_id", "name", "artifact", "sha256", "image_encoder", "text_encoder"], row))
 
 
+def model_by_name(con, model: str | None) -> str | None:
+    """A model id as given, a model name as its newest model's id, None (the active one) as None."""
+    if not model:
+        return None
+    named = con.execute("select model_id from models where name = ? order by trained_at desc limit 1",
+                        [model]).fetchone()
+    return named[0] if named else model
+
+
 def load_model(entry: dict):
     path = Path(entry["artifact"])
     if not path.exists():

@@ -281,15 +281,11 @@ def ann_cmd(photos, model, db):
 
     from .. import db as wsdb
     from ..scalebench import ann_comparison
-    from ..search import active_model
+    from ..search import active_model, model_by_name
     from ..searchpack import Pack
     con = wsdb.connect_read_only(db)
     try:
-        if model:
-            named = con.execute("select model_id from models where name = ? order by trained_at desc limit 1",
-                                [model]).fetchone()
-            model = named[0] if named else model
-        pack = Pack.open(con, active_model(con, model))
+        pack = Pack.open(con, active_model(con, model_by_name(con, model)))
     finally:
         con.close()
     if pack is None or pack.tower is None:
