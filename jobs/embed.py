@@ -99,17 +99,22 @@ def _embed_on_ray(con, photos, image_encoder: str, version: str, batch_size: int
         raise WsError("--engine ray needs a folder for its parts (every worker must reach it)")
     folder = parts / f"embed-{version.replace('/', '-')}"
     paths, reused = embed_parts(photos, image_encoder, batch_size, folder, address, log=log)
-    table = pq.read_table([str(p) for p in paths]).to_pydict() if paths else {}
-    ok = [i for i, f in enumerate(table.get("failed", [])) if f is None]
-    failed = [(table["image"][i], table["failed"][i]) for i, f in enumerate(table.get("failed", [])) if f is not None]
-    with transaction(con):
-        _write_rows(con, version, run_id, [table["image"][i] for i in ok], [table["sha256"][i] for i in ok],
-                    np.asarray([table["vector"][i] for i in ok], dtype=np.float32).reshape(len(ok), -1),
-                    np.asarray([table["label_index"][i] for i in ok]).reshape(len(ok), -1),
-                    [table["label"][i] for i in ok],
-                    np.asarray([table["prob"][i] for i in ok], dtype=np.float32).reshape(len(ok), -1), failed)
+    n_ok = n_failed = 0
+    with transaction(con):                  # every part, one at a time, in one transaction
+        for path in paths:
+            part = pq.read_table(path)
+            failed = part["failed"].to_pylist()
+            ok = np.flatnonzero([f is None for f in failed])
+            part_ok = part.take(ok)
+            # list columns to arrays without a Python float per value (none when every photo failed)
+            flat = lambda name: (np.asarray(part_ok[name].combine_chunks().flatten()).reshape(len(ok), -1)  # noqa: E731
+                                 if len(ok) else None)
+            _write_rows(con, version, run_id, part_ok["image"].to_pylist(), part_ok["sha256"].to_pylist(),
+                        flat("vector"), flat("label_index"), part_ok["label"].to_pylist(), flat("prob"),
+                        [(im, f) for im, f in zip(part["image"].to_pylist(), failed) if f is not None])
+            n_ok, n_failed = n_ok + len(ok), n_failed + len(failed) - len(ok)
     shutil.rmtree(folder, ignore_errors=True)
-    return len(ok), len(failed), f"engine ray: {len(paths)} parts ({reused} from an earlier run)"
+    return n_ok, n_failed, f"engine ray: {len(paths)} parts ({reused} from an earlier run)"
 
 
 def _write_images(con, batch, enc, run_id: str) -> None:
