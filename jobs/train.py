@@ -78,10 +78,11 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
                     raise WsError("No judged pairs to train on: ingest ExpertAnnotations.tsv or "
                                   "CrowdAnnotations.tsv first.")
                 run.rows_in = len(corpus.targets)
+                cache = training.run_cache()    # the run's models share their towers and bridges through it
             log(f"{name}: {folds}-fold cross-validation ...")
-            ev = training.cross_validate(corpus, name, folds, seed)
-            model = training.fit_final(corpus, name, seed)
-            ev.test = training.evaluate_test(model, corpus)
+            ev = training.cross_validate(corpus, name, folds, seed, cache=cache)
+            model = training.fit_final(corpus, name, seed, cache)
+            ev.test = training.evaluate_test(model, corpus, cache)
             model_id = f"{name}-{run.run_id}"
             artifact = artifacts / f"{model_id}.pt"
             sha = save_scorer(model, artifact)

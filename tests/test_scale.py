@@ -68,7 +68,7 @@ def _search_through_the_index(db, entry, searcher):
     texts = [t for (t,) in table(con, "select text from texts where is_test_query order by text_id limit 30")]
     con.close()
     assert searcher.ann is not None and searcher.n_hidden > 0
-    slot, encoder = corpus.add_query_slot(), text_encoder_for_version(entry["text_encoder"])
+    (corpus, slot), encoder = corpus.with_query_slot(), text_encoder_for_version(entry["text_encoder"])
     answered = 0
     for text in texts:
         result = searcher.search(text, top=100)

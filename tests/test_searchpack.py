@@ -33,8 +33,7 @@ def test_the_pack_scores_every_photo_as_its_model_does(db):
             assert folder is None
             continue
         pack, scorer = searchpack.Pack(folder), load_model(entry)
-        corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
-        slot = corpus.add_query_slot()
+        corpus, slot = load_corpus(con, entry["image_encoder"], entry["text_encoder"]).with_query_slot()
         rows = np.arange(len(corpus.images))
         assert pack.images == corpus.images
         for text in QUERIES:

@@ -8,6 +8,7 @@ from ws_core import training
 from ws_core.corpus import load_corpus
 from ws_core.scorers import load_scorer, save_scorer
 from ws_core.errors import WsError
+from ws_core.memo import Cache
 from ws_core.scorers.bridges import (CaptionTransfer, CaptionTransferParams, PhotoTransfer,
                                      PhotoTransferParams, WordVectors)
 from tests.conftest import table
@@ -187,9 +188,11 @@ def test_every_model_saves_reloads_and_scores_in_0_1(corpus, tmp_path, name):
 @pytest.mark.parametrize("name", ["two_tower", "pair_mlp"])
 def test_training_is_deterministic_with_a_seed(corpus, name):
     queries, photos, _ = training.test_queries(corpus)
-    a = training.score_matrix(training.fit_final(corpus, name, seed=3), corpus, queries, photos)
-    corpus.memo.clear()   # train again from scratch, not from the shared fitted towers
-    b = training.score_matrix(training.fit_final(corpus, name, seed=3), corpus, queries, photos)
+    # each with its own cache: trained from scratch twice, not served the first fit's towers
+    a = training.score_matrix(training.fit_final(corpus, name, seed=3, cache=training.run_cache()),
+                              corpus, queries, photos)
+    b = training.score_matrix(training.fit_final(corpus, name, seed=3, cache=training.run_cache()),
+                              corpus, queries, photos)
     np.testing.assert_array_equal(a, b)
 
 
@@ -305,48 +308,73 @@ def test_mlp_follows_the_heavier_rows():
 
 
 def test_a_query_slot_scores_as_the_stored_text_words_included(corpus):
-    """Search writes each query's vector and words into one extra text slot."""
+    """Search writes each query's vector and words into the extra text row of its own copy."""
     model = training.fit_final(corpus, "pair_linear")
     queries, photos, _ = training.test_queries(corpus)
-    q, slot = queries[0], corpus.add_query_slot()
-    corpus.text_vectors[slot], corpus.raw_texts[slot] = corpus.text_vectors[q], corpus.raw_texts[q]
+    n_texts, vectors = len(corpus.texts), corpus.text_vectors.copy()
+    own, slot = corpus.with_query_slot()
+    cache, q = Cache(), queries[0]
+    own.text_vectors[slot], own.raw_texts[slot] = corpus.text_vectors[q], corpus.raw_texts[q]
     stored = model.score(corpus, photos, np.full(len(photos), q))
-    np.testing.assert_allclose(model.score(corpus, photos, np.full(len(photos), slot)), stored)
-    corpus.raw_texts[slot] = ""        # the words count: without them the scores change
-    assert not np.allclose(model.score(corpus, photos, np.full(len(photos), slot)), stored)
+    np.testing.assert_allclose(model.score(own, photos, np.full(len(photos), slot), cache), stored)
+    own.raw_texts[slot] = ""        # the words count: without them the scores change
+    assert not np.allclose(model.score(own, photos, np.full(len(photos), slot), cache), stored)
+    assert len(corpus.texts) == n_texts and np.array_equal(corpus.text_vectors, vectors)   # never written
 
 
-def test_shared_scoring_signals_follow_the_texts_contents(corpus, monkeypatch):
+def test_scorers_keep_nothing_derived_from_a_corpus(corpus):
+    """Neighbours, projections and photo cosines go to the caller's cache: a scorer scores a copy of
+    the corpus with one more photo right after scoring the corpus, and its attributes stay as fit left them."""
+    model = training.fit_final(corpus, "pair_mlp")
+    queries, photos, _ = training.test_queries(corpus)
+    parts = [model, model.label, *model.bridges.values(), *(t for _, t in model.inner.values())]
+    before = [{k: id(v) for k, v in vars(p).items()} for p in parts]
+    img, txt = np.tile(photos, 2), np.repeat(queries[:2], len(photos))
+    first = model.score(corpus, img, txt)
+    cache = Cache()
+    np.testing.assert_array_equal(model.score(corpus, img, txt, cache), first)
+    assert len(cache) > 0 and [{k: id(v) for k, v in vars(p).items()} for p in parts] == before
+    grown, new = corpus.with_photo("<file>x.jpg", corpus.features[photos[0]] * 0 + 1, corpus.label_probs[photos[0]])
+    scores = model.score(grown, np.r_[img, [new, new]], np.r_[txt, queries[:2]])
+    np.testing.assert_allclose(scores[:len(img)], first, rtol=0, atol=1e-6)
+    assert len(grown.images) == len(corpus.images) + 1
+    with pytest.raises(ValueError, match="serves the one corpus"):
+        model.score(grown, img, txt, cache)
+
+
+def test_a_run_cache_shares_scoring_signals_between_heads_only(corpus, monkeypatch):
     from ws_core.scorers import pair
     monkeypatch.setattr(pair, "SHARED_SCORING_PAIRS", 0)     # every call shares
-    model = training.fit_final(corpus, "pair_linear")
+    cache = training.run_cache()
+    model = training.fit_final(corpus, "pair_linear", cache=cache)
     queries, photos, _ = training.test_queries(corpus)
     img, txt = np.tile(photos, 3), np.repeat(queries[:3], len(photos))
-    before = len(corpus.memo)
-    first = model.score(corpus, img, txt)
-    np.testing.assert_array_equal(model.score(corpus, img, txt), first)
-    assert len(corpus.memo) == before + 1
-    other = training.fit_final(corpus, "pair_linear_balanced")   # same bridges: served from the memo
-    assert len(corpus.memo) == before + 1 and other.score(corpus, img, txt).shape == first.shape
-    corpus.text_vectors[queries[0]] = corpus.text_vectors[queries[1]]   # a query slot refilled
-    corpus.raw_texts[queries[0]] = corpus.raw_texts[queries[1]]
-    again = model.score(corpus, img, txt)
-    assert len(corpus.memo) == before + 2
-    np.testing.assert_allclose(again[:len(photos)], again[len(photos):2 * len(photos)])
+    signals = (lambda: sum(k[0] == "pair-scoring-signals" for k in cache))
+    first = model.score(corpus, img, txt, cache)
+    np.testing.assert_array_equal(model.score(corpus, img, txt, cache), first)
+    assert signals() == 1
+    other = training.fit_final(corpus, "pair_linear_balanced", cache=cache)   # same bridges, other head
+    assert other.score(corpus, img, txt, cache).shape == first.shape and signals() == 1
+    refit = training.fit_final(corpus, "pair_linear", seed=1, cache=cache)    # other towers: own signals
+    refit.score(corpus, img, txt, cache)
+    assert signals() == 2
+    searcher = Cache()                  # a searcher's cache keeps no signals: its query row changes
+    model.score(corpus, img, txt, searcher)
+    assert not any(k[0] == "pair-scoring-signals" for k in searcher)
 
 
 def test_pair_inner_towers_are_cross_validations_own(corpus):
     """Inner folds laid like the outer ones: the final pair model fits no tower of its own beyond
     the final one, and cross-validation shares each inner tower between two outer folds."""
-    corpus.memo.clear()
+    cache = training.run_cache()
 
     def towers():
-        return sum(k[0] == "two-tower" for k in corpus.memo)
-    training.cross_validate(corpus, "two_tower", folds=5, seed=0)
+        return sum(isinstance(k, tuple) and k[0] == "two-tower" for k in cache)
+    training.cross_validate(corpus, "two_tower", folds=5, seed=0, cache=cache)
     assert towers() == 5
-    training.fit_final(corpus, "pair_linear", seed=0)
+    training.fit_final(corpus, "pair_linear", seed=0, cache=cache)
     assert towers() == 6
-    training.cross_validate(corpus, "pair_linear", folds=5, seed=0)
+    training.cross_validate(corpus, "pair_linear", folds=5, seed=0, cache=cache)
     assert towers() == 6 + 10     # one per pair of folds left out, not 5 x 4
 
 
@@ -371,12 +399,12 @@ def test_pair_scorer_scores_training_photos_with_the_tower_that_never_saw_them(c
     txt = np.arange(len(corpus.texts))
     col = model.signal_names().index("tower.")
     assert model.signal_names()[:4] == ["cap_mean.", "cap_max.", "tower.", "label."]
-    column = model._scoring_signals(corpus, img, txt)[:, col]
+    column = model._scoring_signals(corpus, img, txt, Cache())[:, col]
     np.testing.assert_allclose(column, tower.score(corpus, img, txt), rtol=0, atol=1e-6)
     assert np.abs(column - model.bridges["tower."].score(corpus, img, txt)).max() > 0.01
     _, photos, _ = training.test_queries(corpus)       # unseen photos: the final tower
     unseen = np.full(len(txt), photos[0])
-    np.testing.assert_allclose(model._scoring_signals(corpus, unseen, txt)[:, col],
+    np.testing.assert_allclose(model._scoring_signals(corpus, unseen, txt, Cache())[:, col],
                                model.bridges["tower."].score(corpus, unseen, txt), rtol=0, atol=1e-6)
     save_scorer(model, tmp_path / "m.pt")
     loaded = load_scorer(tmp_path / "m.pt")

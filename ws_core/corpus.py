@@ -1,5 +1,6 @@
 """Everything the scorers read, loaded from the database once: photo and text vectors, ImageNet label
 probabilities, which texts describe which photo, and the judged pairs with their targets."""
+import dataclasses
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -7,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import WsError
-from .memo import Memo
 
 
 @dataclass
@@ -29,13 +29,11 @@ class Corpus:
     image_index: dict = field(init=False)
     text_index: dict = field(init=False)
     hidden: np.ndarray = field(init=False)   # texts no scorer may learn from or borrow (see hiding)
-    memo: Memo = field(init=False)           # fitted pieces shared by models over this corpus
 
     def __post_init__(self):
         self.image_index = {im: i for i, im in enumerate(self.images)}
         self.text_index = {t: i for i, t in enumerate(self.texts)}
         self.hidden = np.zeros(len(self.texts), dtype=bool)
-        self.memo = Memo()
 
     @contextmanager
     def hiding(self, texts: np.ndarray):
@@ -48,30 +46,29 @@ class Corpus:
         finally:
             self.hidden = before
 
-    def add_query_slot(self) -> int:
-        """One extra text row, written for no photo and describing nothing, that ad-hoc search fills
-        with each query's vector in turn (scorers address texts by index)."""
-        self.texts = [*self.texts, "<query>"]
-        self.raw_texts = [*self.raw_texts, ""]
-        self.text_index["<query>"] = len(self.texts) - 1
-        self.text_vectors = np.vstack([self.text_vectors, np.zeros((1, self.text_vectors.shape[1]),
-                                                                   dtype=self.text_vectors.dtype)])
-        self.text_photo = np.append(self.text_photo, -1)
-        self.is_description = np.append(self.is_description, False)
-        self.is_test_query = np.append(self.is_test_query, False)
-        self.hidden = np.append(self.hidden, False)
-        return len(self.texts) - 1
+    def with_query_slot(self) -> tuple["Corpus", int]:
+        """A copy with one extra text row, written for no photo and describing nothing, that its
+        owner (a searcher, `ws rate`) fills with each query's vector in turn; scorers address texts
+        by index. The photo arrays are shared; this corpus is never written."""
+        out = dataclasses.replace(
+            self, texts=[*self.texts, "<query>"], raw_texts=[*self.raw_texts, ""],
+            text_vectors=np.vstack([self.text_vectors, np.zeros((1, self.text_vectors.shape[1]),
+                                                                self.text_vectors.dtype)]),
+            text_photo=np.append(self.text_photo, -1), is_description=np.append(self.is_description, False),
+            is_test_query=np.append(self.is_test_query, False))
+        out.hidden = np.append(self.hidden, False)
+        return out, len(out.texts) - 1
 
-    def add_photo(self, name: str, features: np.ndarray, label_probs: np.ndarray) -> int:
-        """One extra photo, outside the catalogue and described by nothing (`ws rate FILE`). Call it
-        before any scorer has scored this corpus: their caches are keyed by the corpus' arrays."""
-        self.images = [*self.images, name]
-        self.image_index[name] = len(self.images) - 1
-        self.image_split = np.append(self.image_split, "test")
-        self.training_only = np.append(self.training_only, False)
-        self.features = np.vstack([self.features, features[None].astype(self.features.dtype)])
-        self.label_probs = np.vstack([self.label_probs, label_probs[None].astype(self.label_probs.dtype)])
-        return len(self.images) - 1
+    def with_photo(self, name: str, features: np.ndarray, label_probs: np.ndarray) -> tuple["Corpus", int]:
+        """A copy with one extra photo, outside the catalogue and described by nothing (`ws rate FILE`),
+        and its index; this corpus is never written."""
+        out = dataclasses.replace(
+            self, images=[*self.images, name], image_split=np.append(self.image_split, "test"),
+            training_only=np.append(self.training_only, False),
+            features=np.vstack([self.features, features[None].astype(self.features.dtype)]),
+            label_probs=np.vstack([self.label_probs, label_probs[None].astype(self.label_probs.dtype)]))
+        out.hidden = self.hidden.copy()
+        return out, len(out.images) - 1
 
     def descriptions_of(self, photos: np.ndarray | None = None) -> dict[int, np.ndarray]:
         """photo index -> indices of its description texts, for the given photos (default all)."""

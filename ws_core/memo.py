@@ -1,4 +1,9 @@
-"""A bounded cache of fitted pieces that models over one corpus share (towers, bridges, signals)."""
+"""The cache a run hands down to the scorers it fits and scores with: fitted pieces that models over
+one corpus share (towers, bridges, training signals) and the tables a fitted scorer derives from the
+corpus' photos (neighbours, projections, photo cosines). Scorers keep no such state themselves: a
+cross-validation run, a score job or a searcher makes one Cache, bounded in bytes, and passes it down;
+without one, a call computes what it needs and keeps nothing."""
+import hashlib
 from collections import OrderedDict
 
 import numpy as np
@@ -29,13 +34,38 @@ def size_of(obj, seen: set | None = None) -> int:
     return 0
 
 
-class Memo:
-    """A dict that forgets its least recently used entries beyond `max_bytes` (sizes are taken
-    when an entry is stored; caches that grow inside a stored piece count from its next store)."""
+def digest(*arrays) -> str:
+    """A short name for what a fit learnt from (its training photos, its pairs): keys stay small."""
+    h = hashlib.sha1()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
-    def __init__(self, max_bytes: int = MEMO_BYTES):
-        self.max_bytes = max_bytes
+
+class Cache:
+    """A dict that forgets its least recently used entries beyond `max_bytes` (sizes are taken
+    when an entry is stored; tables that fill on use count from their next store). It serves one
+    corpus: its entries are derived from that corpus' arrays, so another corpus is refused.
+    keep_signals: large scoring calls' signals are kept too, for the pair models of a
+    cross-validation run that differ only in their head (never for a searcher, whose query row
+    changes between calls)."""
+
+    def __init__(self, max_bytes: int = MEMO_BYTES, keep_signals: bool = False):
+        self.max_bytes, self.keep_signals = max_bytes, keep_signals
         self._items: OrderedDict = OrderedDict()      # key -> (value, bytes)
+        self._corpus = None
+
+    def get(self, corpus, key, build):
+        """The entry under key, built by build() if absent."""
+        if self._corpus is None:
+            self._corpus = corpus
+        elif corpus is not self._corpus:
+            raise ValueError("a Cache serves the one corpus it was first used with")
+        if key not in self._items:
+            self[key] = build()
+        return self[key]
 
     def __contains__(self, key) -> bool:
         return key in self._items

@@ -87,10 +87,11 @@ def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str
                               "run `ws policy run --force` first.")
             if policy.pixel_probability(model, features[None])[0] >= model["threshold"]:
                 hidden_reason = policy.REASON_PHOTO
-        index = corpus.add_photo(f"<file>{path.name}", features, label_probs)
+        corpus, index = corpus.with_photo(f"<file>{path.name}", features, label_probs)
     if pack is None:
-        scorer = load_model(entry)
-        slot = corpus.add_query_slot()
+        from .memo import Cache
+        scorer, cache = load_model(entry), Cache()
+        corpus, slot = corpus.with_query_slot()
     encoder = None
     out = []
     for text, (query, notes) in zip(texts, prepared):
@@ -111,6 +112,6 @@ def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str
             score = pack.score(vector, query, np.asarray([index]))[0]
         else:
             corpus.text_vectors[slot], corpus.raw_texts[slot] = vector, query
-            score = scorer.score(corpus, np.asarray([index]), np.asarray([slot]))[0]
+            score = scorer.score(corpus, np.asarray([index]), np.asarray([slot]), cache)[0]
         out.append(Rating(text, float(np.clip(score, 0, 1)), evidence=decision.evidence, notes=notes))
     return out

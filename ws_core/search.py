@@ -150,8 +150,12 @@ class Searcher:
         if self.pack is None:
             self.scorer = load_model(self.model)
             from .corpus import load_corpus
-            self.corpus = load_corpus(con, self.model["image_encoder"], self.model["text_encoder"])
-            self.slot = self.corpus.add_query_slot()
+            from .memo import Cache
+            # its own query row, filled per query; what the scorer derives from the photos is kept
+            # in the searcher's cache, built on the first query
+            self.corpus, self.slot = load_corpus(con, self.model["image_encoder"],
+                                                 self.model["text_encoder"]).with_query_slot()
+            self.cache = Cache()
         self.images = self.pack.images if self.pack is not None else self.corpus.images
         paths = dict(con.execute("select image, path from photos").fetchall())
         self.paths = [paths.get(im, "") for im in self.images]
@@ -187,8 +191,8 @@ class Searcher:
                 self.masked[self.visible] = False
                 self.ann = self.pack.ann_index()            # a large catalogue's approximate index
             elif self.pack is None and (tower := tower_of(self.scorer)) is not None:
-                self.index = tower.project(self.corpus, self.visible,
-                                           np.full(len(self.visible), self.slot))[0][:, :stage_one_dims(tower)]
+                self.index = tower.project(self.corpus, self.visible, np.full(len(self.visible), self.slot),
+                                           self.cache)[0][:, :stage_one_dims(tower)]
                 self.index_rows = self.visible          # the photo behind each row of the index
 
     def search(self, text: str, top: int = 10, min_score: float = 0.0) -> SearchResult:
@@ -211,7 +215,7 @@ class Searcher:
                 tower = tower_of(self.scorer)
                 photos = self.candidates(None if self.index is None else tower.project_texts(
                     vector[None])[0][:stage_one_dims(tower)])
-                scores = self.scorer.score(self.corpus, photos, np.full(len(photos), self.slot))
+                scores = self.scorer.score(self.corpus, photos, np.full(len(photos), self.slot), self.cache)
         if len(photos) == 0:
             return SearchResult(text, evidence=decision.evidence, notes=notes)
         order = np.lexsort((np.asarray(self.images)[photos], -scores))[:top]
@@ -240,7 +244,9 @@ def score_queries(corpus, model, queries, photos, candidates: int):
     import pandas as pd
     from tqdm import tqdm
 
+    from .memo import Cache
     from .training import score_matrix
+    cache = Cache()        # the photos' neighbours and projections, computed once for every batch
     names = np.asarray(corpus.images)
     texts = np.asarray(corpus.texts)
     parts = []
@@ -248,13 +254,13 @@ def score_queries(corpus, model, queries, photos, candidates: int):
         step = max(1, 50_000 // len(photos))
         for start in tqdm(range(0, len(queries), step), desc="scoring", unit="batch", disable=None):
             q = queries[start:start + step]
-            parts.append((q, np.tile(photos, (len(q), 1)), score_matrix(model, corpus, q, photos)))
+            parts.append((q, np.tile(photos, (len(q), 1)), score_matrix(model, corpus, q, photos, cache)))
     else:
         tower = tower_of(model)
         if tower is None:
             raise WsError(f"The model has no two-tower to recall candidates with; score at most "
                           f"{candidates} photos or raise --candidates to {len(photos)}.")
-        index, _ = tower.project(corpus, photos, np.full(len(photos), queries[0]))
+        index, _ = tower.project(corpus, photos, np.full(len(photos), queries[0]), cache)
         query_rows = tower.project_texts(corpus.text_vectors[queries])
         # queries re-ranked together, about 50,000 pairs a call: one call per query paid the
         # scorers' per-call work 500 times over
@@ -263,7 +269,7 @@ def score_queries(corpus, model, queries, photos, candidates: int):
             q = queries[start:start + step]
             cand = np.stack([photos[top_candidates(index, row, candidates)]
                              for row in query_rows[start:start + step]])
-            scores = model.score(corpus, cand.ravel(), np.repeat(q, cand.shape[1]))
+            scores = model.score(corpus, cand.ravel(), np.repeat(q, cand.shape[1]), cache)
             parts.append((q, cand, scores.reshape(cand.shape)))
     frames = []
     for q, ph, sc in parts:

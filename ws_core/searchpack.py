@@ -395,7 +395,7 @@ class PhotoSide:
         for prefix, b in parts["bridges"].items():
             p = b.params
             if isinstance(b, CaptionTransfer):
-                photos, desc, mask, _ = b._bank(corpus)
+                photos, desc, mask, _ = b.bank(corpus)
                 key = (p.k, b.feature_mean.tobytes())
                 same = next((q for q, c in self.caption.items() if c[0] == key), None)
                 if same is None:     # the two caption transfers share their neighbours: computed once
@@ -414,7 +414,7 @@ class PhotoSide:
                 self.meta["bridges"][prefix] = {"kind": "caption", "k": p.k, "temperature": p.temperature,
                                                 "aggregate": p.aggregate, "words": p.words, "desc_rows": desc.shape[0]}
             elif isinstance(b, PhotoTransfer):
-                texts, _, lender, column, _ = b._photo_sim(corpus)
+                texts, _, lender, column, _ = b.photo_sim(corpus)
                 self.photo[prefix] = b.feature_mean
                 self.arrays.update({prefix + "bank_rows": corpus.text_vectors[texts], prefix + "lender": outside(lender),
                                     prefix + "column": column,

@@ -81,11 +81,19 @@ def split(corpus: Corpus, fold: np.ndarray, f: int):
     return held_rows, train_rows, hidden, np.setdiff1d(described, held_photos)
 
 
+def run_cache():
+    """The cache one training run hands down to every model it fits and scores (a run's models
+    share their towers, bridges and signals), bounded in bytes (ws_core/memo.py)."""
+    from .memo import Cache
+    return Cache(keep_signals=True)
+
+
 def cross_validate(corpus: Corpus, name: str, folds: int = 5, seed: int = 0,
-                   overrides: dict | None = None) -> Evaluation:
+                   overrides: dict | None = None, cache=None) -> Evaluation:
     """Out-of-fold agreement with the judgments (on the pairs inside one fold) and retrieval of
     each held-out photo by its own descriptions among the fold's photos."""
     from . import metrics
+    cache = cache if cache is not None else run_cache()
     start = time.perf_counter()
     t = corpus.targets
     fold = photo_folds(corpus, folds, seed)
@@ -96,13 +104,13 @@ def cross_validate(corpus: Corpus, name: str, folds: int = 5, seed: int = 0,
         held = np.flatnonzero(fold == f)
         queries = np.asarray([q for ts in corpus.descriptions_of(held).values() for q in ts], dtype=int)
         with corpus.hiding(hidden):
-            model = make_scorer(name, **(overrides or {})).fit(corpus, t[train_rows], train_photos, seed)
+            model = make_scorer(name, **(overrides or {})).fit(corpus, t[train_rows], train_photos, seed, cache)
             if held_rows.any():
                 oof[held_rows] = model.score(corpus, t.loc[held_rows, "img"].to_numpy(),
-                                             t.loc[held_rows, "txt"].to_numpy())
+                                             t.loc[held_rows, "txt"].to_numpy(), cache)
             if len(queries):
                 ranks.append(metrics.ranks_of_relevant(
-                    score_matrix(model, corpus, queries, held),
+                    score_matrix(model, corpus, queries, held, cache),
                     np.searchsorted(held, corpus.text_photo[queries])))
     ranks = np.concatenate(ranks) if ranks else np.zeros(0)
     covered = ~np.isnan(oof)
@@ -114,10 +122,10 @@ def cross_validate(corpus: Corpus, name: str, folds: int = 5, seed: int = 0,
     return Evaluation(name, cv=cv, oof=oof, seconds=time.perf_counter() - start)
 
 
-def fit_final(corpus: Corpus, name: str, seed: int = 0) -> Scorer:
+def fit_final(corpus: Corpus, name: str, seed: int = 0, cache=None) -> Scorer:
     """Trained on every judged pair and every described photo (train and extra; test photos have none)."""
     described = np.asarray(sorted(corpus.descriptions_of()))
-    return make_scorer(name).fit(corpus, corpus.targets, described, seed)
+    return make_scorer(name).fit(corpus, corpus.targets, described, seed, cache)
 
 
 def test_queries(corpus: Corpus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -127,17 +135,18 @@ def test_queries(corpus: Corpus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return queries, photos, np.searchsorted(photos, corpus.text_photo[queries])
 
 
-def score_matrix(model: Scorer, corpus: Corpus, queries: np.ndarray, photos: np.ndarray) -> np.ndarray:
-    return model.score(corpus, np.tile(photos, len(queries)),
-                       np.repeat(queries, len(photos))).reshape(len(queries), len(photos))
+def score_matrix(model: Scorer, corpus: Corpus, queries: np.ndarray, photos: np.ndarray,
+                 cache=None) -> np.ndarray:
+    return model.score(corpus, np.tile(photos, len(queries)), np.repeat(queries, len(photos)),
+                       cache).reshape(len(queries), len(photos))
 
 
-def evaluate_test(model: Scorer, corpus: Corpus) -> dict:
+def evaluate_test(model: Scorer, corpus: Corpus, cache=None) -> dict:
     from . import metrics
     queries, photos, relevant = test_queries(corpus)
     if len(queries) == 0:
         return {}
-    return metrics.retrieval(score_matrix(model, corpus, queries, photos), relevant)
+    return metrics.retrieval(score_matrix(model, corpus, queries, photos, cache), relevant)
 
 
 def choose_active(con) -> str | None:

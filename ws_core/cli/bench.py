@@ -128,7 +128,7 @@ def bench_cv(name, grid, folds, db):
     from ..config import resolve_db
     from ..corpus import load_corpus
     from ..encoders import DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER, image_encoder_version, text_encoder_version
-    from ..training import MODELS, cross_validate
+    from ..training import MODELS, cross_validate, run_cache
     if name not in MODELS:
         raise click.BadParameter(f"choose one of {', '.join(MODELS)}", param_hint="--model")
     axes = []
@@ -139,9 +139,9 @@ def bench_cv(name, grid, folds, db):
     corpus = load_corpus(con, image_encoder_version(DEFAULT_IMAGE_ENCODER),
                          text_encoder_version(DEFAULT_TEXT_ENCODER))
     con.close()
-    rows = []
+    rows, cache = [], run_cache()     # settings that leave the towers alone share them
     for combo in itertools.product(*axes) if axes else [()]:
-        ev = cross_validate(corpus, name, folds, overrides=dict(combo))
+        ev = cross_validate(corpus, name, folds, overrides=dict(combo), cache=cache)
         rows.append((" ".join(f"{k}={v}" for k, v in combo) or "(defaults)",
                      *(f"{ev.cv[m]:.3f}" for m in ("rmse", "tau_c", "tau_b", "r_at_1", "r_at_5", "r_at_10", "mrr")),
                      f"{ev.seconds:.0f}"))

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from ..errors import WsError
+from ..memo import Cache
 
 
 class Scorer:
@@ -15,13 +16,17 @@ class Scorer:
 
     def __init__(self, params=None):
         self.params = params or self.Params()
+        self._forget()
 
-    def fit(self, corpus, train_pairs, train_photos: np.ndarray, seed: int = 0) -> "Scorer":
+    def fit(self, corpus, train_pairs, train_photos: np.ndarray, seed: int = 0, cache=None) -> "Scorer":
         """train_pairs: rows of corpus.targets usable for training; train_photos: photo indices whose
-        descriptions and pixels may be learned from (never a held-out photo)."""
+        descriptions and pixels may be learned from (never a held-out photo); cache: the run's
+        ws_core.memo.Cache, where fitted pieces are shared between models."""
         return self
 
-    def score(self, corpus, img: np.ndarray, txt: np.ndarray) -> np.ndarray:
+    def score(self, corpus, img: np.ndarray, txt: np.ndarray, cache=None) -> np.ndarray:
+        """cache: where tables derived from the corpus' photos are kept between calls (none: kept
+        for this call only)."""
         raise NotImplementedError
 
     def state(self) -> dict:
@@ -32,7 +37,13 @@ class Scorer:
         pass
 
     def _forget(self) -> None:
-        """Drop what the scorer caches per corpus (rebuilt on the next score call)."""
+        """A new fitted state (fit, set_state): a new token, under which a Cache keeps what is
+        derived from it, so tables of an earlier state are never served for this one."""
+        self.token = object()
+
+    def _derived(self, corpus, cache, name: str, build):
+        """A table derived from this fitted state and the corpus, kept in the cache."""
+        return (cache if cache is not None else Cache()).get(corpus, (self.token, name), build)
 
 
 def save_scorer(scorer: Scorer, path: Path) -> str:

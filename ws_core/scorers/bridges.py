@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from scipy import sparse
 
+from ..memo import Cache, digest
 from ..numeric import softmax_top, unit, word_weights
 from .base import Scorer
 
@@ -30,23 +31,17 @@ class LabelBridge(Scorer):
     kind = "label_bridge"
     Params = LabelBridgeParams
 
-    def fit(self, corpus, train_pairs, train_photos, seed=0):
+    def fit(self, corpus, train_pairs, train_photos, seed=0, cache=None):
         self.class_vectors = class_name_vectors(corpus.text_encoder)
         self._forget()
         return self
 
-    def _forget(self):
-        self._photos = None
-
-    def _photo_vectors(self, corpus) -> np.ndarray:
+    def photo_vectors(self, corpus, cache=None) -> np.ndarray:
         """Every photo's vector at once, kept: it depends on the photo only (search: 4 ms a query)."""
-        cached = getattr(self, "_photos", None)
-        if cached is None or cached[0] is not corpus.label_probs:
-            cached = self._photos = (corpus.label_probs, unit(corpus.label_probs @ self.class_vectors))
-        return cached[1]
+        return self._derived(corpus, cache, "photos", lambda: unit(corpus.label_probs @ self.class_vectors))
 
-    def score(self, corpus, img, txt):
-        photo = self._photo_vectors(corpus)[img]
+    def score(self, corpus, img, txt, cache=None):
+        photo = self.photo_vectors(corpus, cache)[img]
         return (np.einsum("ij,ij->i", photo, corpus.text_vectors[txt]) + 1) / 2
 
     def state(self):
@@ -146,8 +141,8 @@ class LazyRows:
 
 class _Transfer(Scorer):
     """What the transfers keep: the bank of lent descriptions (photo and text ids), the bank's mean
-    photo feature and, comparing texts by words, the bank's vocabulary; _forget drops what each
-    caches per corpus."""
+    photo feature and, comparing texts by words, the bank's vocabulary; what they derive from a corpus
+    (neighbours, bank vectors, photo cosines) is kept in the caller's Cache."""
 
     def _fit_bank(self, corpus, bank: dict):
         self.feature_mean = _bank_mean(corpus, sorted(bank), self.params.center)
@@ -180,39 +175,31 @@ class CaptionTransfer(_Transfer):
     kind = "caption_transfer"
     Params = CaptionTransferParams
 
-    def fit(self, corpus, train_pairs, train_photos, seed=0):
+    def fit(self, corpus, train_pairs, train_photos, seed=0, cache=None):
         bank = corpus.descriptions_of(train_photos)
         self.bank_images = [corpus.images[p] for p in sorted(bank)]
         self.bank_texts = [[corpus.texts[t] for t in bank[p]] for p in sorted(bank)]
         self._fit_bank(corpus, bank)
         return self
 
-    def _forget(self):
-        self._cache = self._nbr = None
-
-    def _bank(self, corpus):
+    def bank(self, corpus, cache=None):
         """Bank photos, their description vectors and unit photo features: built once per corpus
-        (search scores many queries against one corpus; the bank is fixed by fit)."""
-        cached = getattr(self, "_cache", None)
-        if cached is None or cached[0] is not corpus:
-            self._cache = (corpus, *self._build_bank(corpus), unit(corpus.features - self.feature_mean))
-        return self._cache[1:]
+        and cache (search scores many queries against one corpus; the bank is fixed by fit)."""
+        return self._derived(corpus, cache, "bank", lambda: (
+            *self._build_bank(corpus), unit(corpus.features - self.feature_mean)))
 
-    def _neighbours(self, u_img, photos, feats):
+    def _neighbours(self, corpus, cache, u_img, photos, feats):
         """Nearest bank photos of each photo, two spare for the exclusions in score(). Kept per
         photo of the corpus (it depends on the photos only) and computed on first use, so a call
         pays for the photos it scores, search and batch scoring over one corpus pay once."""
-        cached = getattr(self, "_nbr", None)
-        if cached is None or cached[0] is not photos or cached[1] is not feats:
-            n_keep = min(self.params.k + 2, len(photos))
+        n_keep = min(self.params.k + 2, len(photos))
 
-            def nearest(rows):
-                sim = feats[rows] @ feats[photos].T
-                sim[rows[:, None] == photos[None, :]] = -np.inf
-                nbr = np.argpartition(-sim, n_keep - 1, axis=1)[:, :n_keep]
-                return nbr, np.take_along_axis(sim, nbr, axis=1)
-            self._nbr = cached = (photos, feats, LazyRows(len(feats), nearest))
-        return cached[2].get(u_img)
+        def nearest(rows):
+            sim = feats[rows] @ feats[photos].T
+            sim[rows[:, None] == photos[None, :]] = -np.inf
+            nbr = np.argpartition(-sim, n_keep - 1, axis=1)[:, :n_keep]
+            return nbr, np.take_along_axis(sim, nbr, axis=1)
+        return self._derived(corpus, cache, "neighbours", lambda: LazyRows(len(feats), nearest)).get(u_img)
 
     def _build_bank(self, corpus):
         """Bank photos, a row per (photo, description slot) for the description vectors (empty
@@ -226,12 +213,12 @@ class CaptionTransfer(_Transfer):
             mask[i, :len(ts)] = True
         return photos, self._text_rows(corpus, slots.ravel()), mask
 
-    def score(self, corpus, img, txt):
+    def score(self, corpus, img, txt, cache=None):
         p = self.params
-        photos, desc, mask, feats = self._bank(corpus)
+        photos, desc, mask, feats = self.bank(corpus, cache)
         u_img, img_inv = np.unique(img, return_inverse=True)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
-        nbr, nbr_sim = self._neighbours(u_img, photos, feats)
+        nbr, nbr_sim = self._neighbours(corpus, cache, u_img, photos, feats)
         out = np.empty(len(img), dtype=np.float64)
         # texts in chunks, each against every bank description at once (one BLAS product: einsum over
         # the 3-d bank was 6x slower); a chunk's cosines stay near 256 MB whatever the bank's size
@@ -275,35 +262,29 @@ class PhotoTransfer(_Transfer):
     Params = PhotoTransferParams
     SPARE = 10   # descriptions beyond k kept for the two excluded photos (5 descriptions each)
 
-    def fit(self, corpus, train_pairs, train_photos, seed=0):
+    def fit(self, corpus, train_pairs, train_photos, seed=0, cache=None):
         bank = corpus.descriptions_of(train_photos)
         self.bank_images = [corpus.images[p] for p in sorted(bank) for _ in bank[p]]
         self.bank_texts = [corpus.texts[t] for p in sorted(bank) for t in bank[p]]
         self._fit_bank(corpus, bank)
         return self
 
-    def _forget(self):
-        self._sim = None
-
-    def _photo_sim(self, corpus):
+    def photo_sim(self, corpus, cache=None):
         """Description texts, their photos, and each corpus photo's cosines with the bank photos
-        (rows computed on first use): built once per corpus, as it depends on the photos only."""
-        cached = getattr(self, "_sim", None)
-        if cached is None or cached[0] is not corpus.features:
+        (rows computed on first use): built once per corpus and cache, as it depends on the photos only."""
+        def build():
             texts = np.asarray([corpus.text_index[t] for t in self.bank_texts])
             photos = np.asarray([corpus.image_index[im] for im in self.bank_images])
             bank_photos, column = np.unique(photos, return_inverse=True)
             feats = unit(corpus.features - self.feature_mean)
             # word vectors of the bank's texts are kept too (their words never change)
             words = self._text_rows(corpus, texts) if self.params.words else None
-            sim = LazyRows(len(feats), lambda rows: (feats[rows] @ feats[bank_photos].T,))
-            cached = (corpus.features, texts, words, photos, column, sim)
-            self._sim = cached
-        return cached[1:]
+            return texts, words, photos, column, LazyRows(len(feats), lambda rows: (feats[rows] @ feats[bank_photos].T,))
+        return self._derived(corpus, cache, "photo-sim", build)
 
-    def score(self, corpus, img, txt):
+    def score(self, corpus, img, txt, cache=None):
         p = self.params
-        texts, words, photos, column, sim = self._photo_sim(corpus)
+        texts, words, photos, column, sim = self.photo_sim(corpus, cache)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
         bank_rows = corpus.text_vectors[texts] if words is None else words
         n_keep = min(p.k + self.SPARE, len(photos))
@@ -363,24 +344,23 @@ class TwoTower(Scorer):
     kind = "two_tower"
     Params = TwoTowerParams
 
-    def fit(self, corpus, train_pairs, train_photos, seed=0):
+    def fit(self, corpus, train_pairs, train_photos, seed=0, cache=None):
         bank = corpus.descriptions_of(train_photos)
         pairs = np.asarray([(ph, t) for ph, ts in bank.items() for t in ts])
-        # the standalone two-tower and the pair scorers' towers train on the same folds: fit once
-        key = ("two-tower", repr(self.params), seed, pairs.tobytes())
-        if key not in corpus.memo:
+
+        def fit_members():
             feats = corpus.features
             mean, std = feats[list(bank)].mean(axis=0), feats[list(bank)].std(axis=0) + 1e-6
             f_all = torch.from_numpy((feats - mean) / std).float()
             t_all = torch.from_numpy(corpus.text_vectors)
-            corpus.memo[key] = (mean, std, [self._fit_one(pairs, f_all, t_all, seed + 1000 * m)
-                                            for m in range(self.params.members)])
-        self.mean, self.std, self.nets = corpus.memo[key]
-        self._forget()
+            # the token goes with the nets: towers fitted once share what is derived from them
+            return (mean, std, [self._fit_one(pairs, f_all, t_all, seed + 1000 * m)
+                                for m in range(self.params.members)], object())
+        # the standalone two-tower and the pair scorers' towers train on the same folds: fit once
+        key = ("two-tower", repr(self.params), seed, digest(pairs))
+        self.mean, self.std, self.nets, self.token = (cache if cache is not None else Cache()).get(
+            corpus, key, fit_members)
         return self
-
-    def _forget(self):
-        self._last_img = None
 
     def _fit_one(self, pairs, f_all, t_all, seed):
         p = self.params
@@ -409,19 +389,16 @@ class TwoTower(Scorer):
             parts = [torch.nn.functional.normalize(getattr(net, tower)(x), dim=-1) for net in self.nets]
             return (torch.cat(parts, dim=-1) / len(parts) ** 0.5).numpy()
 
-    def project(self, corpus, img, txt):
+    def project(self, corpus, img, txt, cache=None):
         """Joint-space vectors of each pair's photo and text (each distinct one projected once)."""
         u_img, img_inv = np.unique(img, return_inverse=True)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
-        return (self.project_photos(corpus)[u_img][img_inv],
+        return (self.project_photos(corpus, cache)[u_img][img_inv],
                 self.project_texts(corpus.text_vectors[u_txt])[txt_inv])
 
-    def project_photos(self, corpus) -> np.ndarray:
-        """Every photo of the corpus at once, kept: a photo's projection never changes after fit."""
-        cached = getattr(self, "_last_img", None)
-        if cached is None or cached[0] is not corpus.features:
-            cached = self._last_img = (corpus.features, self._project_features(corpus.features))
-        return cached[1]
+    def project_photos(self, corpus, cache=None) -> np.ndarray:
+        """Every photo of the corpus at once, kept in the cache: a photo's projection never changes after fit."""
+        return self._derived(corpus, cache, "photos", lambda: self._project_features(corpus.features))
 
     def _project_features(self, features: np.ndarray) -> np.ndarray:
         return self._joined("img", torch.from_numpy((features - self.mean) / self.std).float())
@@ -429,13 +406,13 @@ class TwoTower(Scorer):
     def project_texts(self, vectors: np.ndarray) -> np.ndarray:
         return self._joined("txt", torch.from_numpy(vectors))
 
-    def score(self, corpus, img, txt, keep_photos: bool = True):
+    def score(self, corpus, img, txt, cache=None, keep_photos: bool = True):
         """Each distinct photo and text projected once, the pairs' cosines taken in chunks: a
         retrieval matrix of millions of pairs never holds a per-pair copy of the 1280-d vectors.
         keep_photos=False projects only these pairs' photos and keeps nothing."""
         u_img, img_inv = np.unique(img, return_inverse=True)
         u_txt, txt_inv = np.unique(txt, return_inverse=True)
-        fi = self.project_photos(corpus)[u_img] if keep_photos else self._project_features(corpus.features[u_img])
+        fi = self.project_photos(corpus, cache)[u_img] if keep_photos else self._project_features(corpus.features[u_img])
         ti = self.project_texts(corpus.text_vectors[u_txt])
         out = np.empty(len(img), dtype=fi.dtype)
         for start in range(0, len(img), 65536):

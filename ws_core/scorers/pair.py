@@ -1,13 +1,12 @@
 """Final pair scorers: a linear regression or a PyTorch MLP over the bridges' signals, trained on the
 human targets, calibrated so that a score means the same thing for every query."""
-import copy
-import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .. import training
+from ..memo import Cache, digest
 from ..numeric import Calibration
 from .base import Scorer
 from .bridges import (CaptionTransfer, CaptionTransferParams, LabelBridge, PhotoTransfer,
@@ -70,14 +69,6 @@ def _balance_weights(pairs) -> np.ndarray:
     return w * len(w) / w.sum()
 
 
-def _fresh(bridge):
-    """A copy sharing the fitted arrays, without what the bridge caches per corpus (neighbours, bank
-    vectors, photo cosines, projections): caches live with the model that scores, not in the memo."""
-    bridge = copy.copy(bridge)
-    bridge._forget()
-    return bridge
-
-
 def _with_known_pairs(corpus, pairs, train_photos, weight: float, seed: int) -> pd.DataFrame:
     """Texts written for a photo are true pairs; another photo's description is (almost always) not."""
     rng = np.random.default_rng(seed)
@@ -95,17 +86,14 @@ class PairScorer(Scorer):
     kind = "pair"
     Params = PairParams
 
-    def _bridges(self, corpus, train_photos, seed):
+    def _bridges(self, corpus, train_photos, seed, cache):
         """The bridges fitted on these photos; pair models that differ only in their head share
-        them through the corpus memo (the two-tower fit is the expensive part)."""
+        them through the run's cache (the two-tower fit is the expensive part), and with them what
+        is derived from them (the bridges keep no per-corpus state)."""
         p = self.params
         key = ("pair-bridges", p.caption_k_mean, p.caption_k_max, p.photo_transfer, p.words, p.photo_words,
-               repr(sorted(p.two_tower.items())),
-               seed, np.asarray(train_photos).tobytes(), corpus.hidden.tobytes())
-        if key not in corpus.memo:
-            corpus.memo[key] = self._fit_bridges(corpus, train_photos, seed)
-        self._bridges_key = key
-        return {prefix: _fresh(b) for prefix, b in corpus.memo[key].items()}
+               repr(sorted(p.two_tower.items())), seed, digest(np.asarray(train_photos), corpus.hidden))
+        return cache.get(corpus, key, lambda: self._fit_bridges(corpus, train_photos, seed, cache))
 
     def _unfitted_bridges(self) -> dict:
         """The bridges this scorer's settings describe (fitted in fit, restored in set_state), by
@@ -122,8 +110,8 @@ class PairScorer(Scorer):
             bridges["photo_words."] = PhotoTransfer(PhotoTransferParams(words=True))
         return bridges
 
-    def _fit_bridges(self, corpus, train_photos, seed):
-        return {prefix: b.fit(corpus, None, train_photos, seed)
+    def _fit_bridges(self, corpus, train_photos, seed, cache):
+        return {prefix: b.fit(corpus, None, train_photos, seed, cache)
                 for prefix, b in self._unfitted_bridges().items()}
 
     def signal_names(self) -> list[str]:
@@ -133,11 +121,11 @@ class PairScorer(Scorer):
         names.insert(3, "label.")
         return names + (["text_length"] if self.params.text_length else [])
 
-    def _signals(self, corpus, img, txt, bridges) -> np.ndarray:
+    def _signals(self, corpus, img, txt, bridges, cache) -> np.ndarray:
         """A column per signal, by name; a training photo's two-tower column from the inner tower that
         never saw it (_cross_fitted)."""
-        cols = {prefix: b.score(corpus, img, txt) for prefix, b in bridges.items()}
-        cols["label."] = self.label.score(corpus, img, txt)
+        cols = {prefix: b.score(corpus, img, txt, cache) for prefix, b in bridges.items()}
+        cols["label."] = self.label.score(corpus, img, txt, cache)
         if self.params.text_length:
             u_txt, txt_inv = np.unique(txt, return_inverse=True)
             cols["text_length"] = np.log1p([len(corpus.raw_texts[t].split()) for t in u_txt])[txt_inv]
@@ -148,18 +136,19 @@ class PairScorer(Scorer):
         skip = {"head", "balance", "known_pairs", "expert_weight", "members", "mlp"}
         return {k: v for k, v in vars(self.params).items() if k not in skip}
 
-    def _training_signals(self, corpus, img, txt, train_photos, seed) -> np.ndarray:
+    def _training_signals(self, corpus, img, txt, train_photos, seed, cache) -> np.ndarray:
         """The training pairs' signals as the scorer meets unseen pairs. A transfer never lends a
         pair its own photo's descriptions nor the text's photo, so fitted on every training photo
         it is out of sample already; the two-tower learnt its training photos, so its column comes
         from the inner tower fitted without the pair's photo (every training pair's photo is in an
         inner fold: judged pairs are on the service's photos, and so are known pairs)."""
-        return self._signals(corpus, img, txt, self._bridges(corpus, train_photos, seed))
+        return self._signals(corpus, img, txt, self._bridges(corpus, train_photos, seed, cache), cache)
 
-    def fit(self, corpus, train_pairs, train_photos, seed=0):
+    def fit(self, corpus, train_pairs, train_photos, seed=0, cache=None):
         p = self.params
+        cache = cache if cache is not None else Cache()
         self.label = LabelBridge().fit(corpus, None, train_photos)
-        self.inner = self._inner_towers(corpus, train_photos, seed)
+        self.inner = self._inner_towers(corpus, train_photos, seed, cache)
         if p.known_pairs > 0:
             # photos outside the folds (training-only datasets) join every inner tower, so a known
             # pair of theirs would get an in-sample tower signal: they teach through the bridges
@@ -167,11 +156,9 @@ class PairScorer(Scorer):
             train_pairs = _with_known_pairs(corpus, train_pairs, own, p.known_pairs, seed)
         img, txt = train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy()
         # pair models that differ only in their head or weights see the same training signals
-        key = ("pair-signals", repr(self._signal_settings()), seed, np.asarray(train_photos).tobytes(),
-               corpus.hidden.tobytes(), img.tobytes(), txt.tobytes())
-        if key not in corpus.memo:
-            corpus.memo[key] = self._training_signals(corpus, img, txt, train_photos, seed)
-        x = corpus.memo[key]
+        key = ("pair-signals", repr(self._signal_settings()), seed,
+               digest(np.asarray(train_photos), corpus.hidden, img, txt))
+        x = cache.get(corpus, key, lambda: self._training_signals(corpus, img, txt, train_photos, seed, cache))
         y = train_pairs["target"].to_numpy()
         w = _balance_weights(train_pairs) if p.balance else np.ones(len(y))
         w = w * train_pairs.get("weight", pd.Series(1.0, index=train_pairs.index)).to_numpy()
@@ -189,19 +176,19 @@ class PairScorer(Scorer):
             self.coef, self.intercept = lin.coef_, float(lin.intercept_)
             raw = z @ self.coef + self.intercept
         self.calibration = Calibration.fit(raw, y)
-        self.bridges = self._bridges(corpus, train_photos, seed)
+        self.bridges = self._bridges(corpus, train_photos, seed, cache)
         return self
 
-    def _inner_towers(self, corpus, train_photos, seed) -> dict:
+    def _inner_towers(self, corpus, train_photos, seed, cache) -> dict:
         """Inner fold -> (the names of its training photos, the tower fitted without them); inner
-        folds are laid like cross-validation's (PairParams.inner_folds), towers come from the memo."""
+        folds are laid like cross-validation's (PairParams.inner_folds), towers come from the cache."""
         fold = training.photo_folds(corpus, self.params.inner_folds, seed)
         out = {}
         for f in np.unique(fold[train_photos]):
             if f >= 0:
                 held = np.flatnonzero(fold == f)
                 tower = TwoTower(TwoTowerParams(**self.params.two_tower)).fit(
-                    corpus, None, np.setdiff1d(train_photos, held), seed)
+                    corpus, None, np.setdiff1d(train_photos, held), seed, cache)
                 out[int(f)] = ([corpus.images[i] for i in np.intersect1d(held, train_photos)], tower)
         return out
 
@@ -222,27 +209,20 @@ class PairScorer(Scorer):
             return run_mlp(self.net, z)
         return z @ self.coef + self.intercept
 
-    def _scoring_signals(self, corpus, img, txt) -> np.ndarray:
-        """Large scoring calls of freshly trained models (cross-validation's held-out pairs and
-        retrieval matrices) are shared by the pair models that differ only in their head; the key
-        holds the fitted bridges and the contents of the photos and texts, so a changed query slot
-        is never served stale. Small calls (a search's candidates) and loaded models (the score
-        job's batches) are not kept: the memo would grow with every call."""
-        if len(img) < SHARED_SCORING_PAIRS or getattr(self, "_bridges_key", None) is None:
-            return self._signals(corpus, img, txt, self.bridges)
-        u_img, u_txt = np.unique(img), np.unique(txt)
-        content = hashlib.sha1()
-        for part in (img, txt, corpus.features[u_img], corpus.text_vectors[u_txt],
-                     "\x00".join(corpus.raw_texts[t] for t in u_txt).encode()):
-            content.update(part.tobytes() if isinstance(part, np.ndarray) else part)
-        key = ("pair-scoring-signals", self._bridges_key, repr(self._signal_settings()),
-               content.hexdigest())
-        if key not in corpus.memo:
-            corpus.memo[key] = self._signals(corpus, img, txt, self.bridges)
-        return corpus.memo[key]
+    def _scoring_signals(self, corpus, img, txt, cache) -> np.ndarray:
+        """In a cross-validation run (a cache that keeps signals), large scoring calls (held-out pairs,
+        retrieval matrices) are shared by the pair models that differ only in their head: the key
+        names the fitted bridges and towers they come from and the pairs. Small calls and other
+        caches (a searcher's, whose query row changes) keep none: the cache would grow with every call."""
+        if not cache.keep_signals or len(img) < SHARED_SCORING_PAIRS:
+            return self._signals(corpus, img, txt, self.bridges, cache)
+        fitted = tuple(b.token for b in self.bridges.values()) + tuple(t.token for _, t in self.inner.values())
+        key = ("pair-scoring-signals", fitted, repr(self._signal_settings()), digest(img, txt))
+        return cache.get(corpus, key, lambda: self._signals(corpus, img, txt, self.bridges, cache))
 
-    def score(self, corpus, img, txt):
-        z = (self._scoring_signals(corpus, img, txt) - self.mean) / self.std
+    def score(self, corpus, img, txt, cache=None):
+        cache = cache if cache is not None else Cache()
+        z = (self._scoring_signals(corpus, img, txt, cache) - self.mean) / self.std
         return self.calibration.predict(self._raw(z))
 
     def state(self):

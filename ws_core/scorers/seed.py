@@ -24,7 +24,7 @@ class SeedLinear(Scorer):
     kind = "linear"
     Params = SeedLinearParams
 
-    def fit(self, corpus, train_pairs, train_photos, seed=0):
+    def fit(self, corpus, train_pairs, train_photos, seed=0, cache=None):
         x = _concat(corpus, train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy())
         mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
         from sklearn.linear_model import Ridge
@@ -33,7 +33,7 @@ class SeedLinear(Scorer):
         self.intercept = float(model.intercept_ - mean @ self.coef)
         return self
 
-    def score(self, corpus, img, txt):
+    def score(self, corpus, img, txt, cache=None):
         # additive in photo and text: each distinct one is computed once
         n = corpus.features.shape[1]
         u_img, img_inv = np.unique(img, return_inverse=True)
@@ -125,14 +125,14 @@ class SeedMLP(Scorer):
     kind = "mlp"
     Params = MLPParams
 
-    def fit(self, corpus, train_pairs, train_photos, seed=0):
+    def fit(self, corpus, train_pairs, train_photos, seed=0, cache=None):
         x = _concat(corpus, train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy())
         self.mean, self.std = x.mean(axis=0), x.std(axis=0) + 1e-6
         self.net = train_mlp((x - self.mean) / self.std, train_pairs["target"].to_numpy(),
                              self.params, seed)
         return self
 
-    def score(self, corpus, img, txt):
+    def score(self, corpus, img, txt, cache=None):
         """The first layer splits into a photo part and a text part, each computed once per distinct
         photo and text: a retrieval matrix costs a sum per pair, not a 1664-wide product."""
         first, last = self.net[0], self.net[3]
