@@ -73,7 +73,9 @@ def chain_lock(db: Path, wait: float = 0.0):
 
 
 def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] = (), folds: int = 5,
-                wait: float = 0.0, report_dir: Path | None = None, log=print) -> NightlyResult:
+                wait: float = 0.0, report_dir: Path | None = None, log=print, engine: str = "local",
+                address: str | None = None) -> NightlyResult:
+    """engine "ray": the embed, policy (pixel flags) and score stages run on Ray (ws_core/distributed.py)."""
     from jobs.embed import run_embed
     from jobs.files import run_files
     from jobs.ingest import run_ingest
@@ -86,6 +88,7 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
 
     result = NightlyResult()
     report_dir = report_dir or artifacts_dir(db) / "report"
+    parts = artifacts_dir(db) / "ray-parts"
 
     def ingest(con):
         if not data_dirs and not descriptions:
@@ -99,7 +102,7 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
         return run_files(con).summary()
 
     def embed(con):
-        r = run_embed(con, DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER)
+        r = run_embed(con, DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER, engine=engine, parts=parts, address=address)
         return f"{r.photos} photos and {r.texts} texts embedded, {r.failed} failed"
 
     def train(con):
@@ -108,14 +111,16 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
         return f"trained: {trained}; active: {r.active}"
 
     def policy(con):
-        r = run_policy(con, DEFAULT_IMAGE_ENCODER, log=lambda m: log(f"  {m}"))
+        r = run_policy(con, DEFAULT_IMAGE_ENCODER, log=lambda m: log(f"  {m}"), engine=engine, parts=parts,
+                       address=address)
         if r.run_id is None:
             return "unchanged"
         return "flags: " + (", ".join(f"{n} {s}" for s, n in sorted(r.flags.items())) or "none")
 
     def score(con):
         # the test photos (the leaderboard's setting) and the whole catalogue (rpt_catalogue_retrieval)
-        done = [run_score(con, "test", photos, candidates=CATALOGUE_CANDIDATES) for photos in ("test", "all")]
+        done = [run_score(con, "test", photos, candidates=CATALOGUE_CANDIDATES, engine=engine, parts=parts,
+                          address=address) for photos in ("test", "all")]
         if all(r.skipped for r in done):
             return "unchanged"
         return "; ".join(f"{r.rows} scores of {r.model_id} (test x {s})" for r, s in zip(done, ("test", "all"))

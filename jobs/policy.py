@@ -7,7 +7,9 @@ evaluation asks), 'pixels' (the classifier in ws_core/policy/pixels.py). All fla
 transaction, and only when the vocabulary, labelled queries, texts or photo vectors changed.
 """
 import hashlib
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -43,8 +45,11 @@ def fingerprint(con, image_version: str, params: pixel_model.PixelParams,
 
 def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite2",
                params: pixel_model.PixelParams | None = None, force: bool = False,
-               log=print, text_params: meaning.MeaningParams | None = None, encode=None) -> PolicyResult:
-    """encode: texts -> sentence vectors for the meaning classifier (USE-m unless a test hands one)."""
+               log=print, text_params: meaning.MeaningParams | None = None, encode=None,
+               engine: str = "local", parts: Path | None = None, address: str | None = None) -> PolicyResult:
+    """encode: texts -> sentence vectors for the meaning classifier (USE-m unless a test hands one).
+    engine "ray": the pixel flags' probabilities are computed on a Ray cluster (`address`, default a
+    local one) in Parquet parts under `parts` (ws_core/distributed.py); the flags are the same."""
     params = params or pixel_model.PixelParams()
     text_params = text_params or meaning.MeaningParams()
     image_version = image_encoder_version(image_encoder)
@@ -71,7 +76,10 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
             rows.append(("photo", image, "description", 1.0,
                          f"{len(group)} of {n_described[image]} descriptions; "
                          f"{first.evidence}: {first.text}"))
-        pix_rows, pix_metrics, linear = _pixel_flags(con, image_version, described, texts, params, log)
+        on_ray = (parts, address) if engine == "ray" else None
+        pix_rows, pix_metrics, linear = _pixel_flags(con, image_version, described, texts, params, log, on_ray)
+        if on_ray:
+            run.message = pix_metrics.pop("engine", None)
         rows += pix_rows
         metrics |= pix_metrics
         flags = pd.DataFrame(rows, columns=["entity_kind", "entity_id", "source", "score", "evidence"])
@@ -100,6 +108,8 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
                              linear["coef"], linear["intercept"], linear["threshold"]])
         run.rows_in = len(texts)
         run.rows_out = len(flags)
+    if engine == "ray" and parts is not None:
+        shutil.rmtree(parts / "pixel-flags", ignore_errors=True)     # committed: the parts are not needed again
     return PolicyResult(run.run_id, flags.groupby("source").size().to_dict(), metrics)
 
 
@@ -134,7 +144,7 @@ def _query_flags(queries, vocab, model, encode, metrics) -> list[tuple]:
     return rows
 
 
-def _pixel_flags(con, image_version, described, texts, params, log) -> tuple[list, dict, dict | None]:
+def _pixel_flags(con, image_version, described, texts, params, log, on_ray=None) -> tuple[list, dict, dict | None]:
     photos = con.execute("select e.image, p.split, e.vector from image_embeddings e "
                          "join photos p using (image) where e.encoder = ? order by e.image",
                          [image_version]).fetchall()
@@ -152,13 +162,16 @@ def _pixel_flags(con, image_version, described, texts, params, log) -> tuple[lis
     except ValueError as exc:
         log(f"pixel classifier not trained: {exc}")
         return [], {}, None
-    prob = clf.predict_proba(features)
+    if on_ray:
+        prob, note = _probabilities_on_ray(images, features, clf.linear(), *on_ray, log)
+    else:
+        prob = clf.predict_proba(features)
     flagged = prob >= clf.threshold
     rows = [("photo", images[i], "pixels", float(prob[i]),
              f"classifier p={prob[i]:.3f} >= threshold {clf.threshold:.3f} (out-of-fold recall "
              f"{clf.metrics['cv_recall']:.2f} on {clf.metrics['n_train']} described photos)")
             for i in np.flatnonzero(flagged)]
-    metrics = dict(clf.metrics)
+    metrics = dict(clf.metrics) | ({"engine": note} if on_ray else {})
     # Held-out check: a test photo is a child photo if one of its queries asks for a child. The
     # classifier never saw those queries (test photos have no descriptions).
     asks = texts[texts.is_test_query].groupby("image")["child"].any()
@@ -171,3 +184,14 @@ def _pixel_flags(con, image_version, described, texts, params, log) -> tuple[lis
                     "test_recall": float(hit[truth].mean()) if truth.any() else float("nan"),
                     "test_precision": float(truth[hit].mean()) if hit.any() else float("nan")}
     return rows, metrics, clf.linear()
+
+
+def _probabilities_on_ray(images, features, linear: dict, parts: Path | None, address, log):
+    """The classifier's probabilities from parts computed on Ray (removed once the flags are committed)."""
+    from ws_core.distributed import flag_parts
+    from ws_core.errors import WsError
+    if parts is None:
+        raise WsError("--engine ray needs a folder for its parts (every worker must reach it)")
+    folder = parts / "pixel-flags"
+    prob, n, reused = flag_parts(images, features, linear, folder, address, log=log)
+    return prob, f"engine ray: pixel flags in {n} parts ({reused} from an earlier run)"

@@ -11,7 +11,9 @@ the previous rows of the same (model, query set, photo set) in one transaction.
 """
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -41,7 +43,10 @@ class ScoreResult:
 
 def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set: str = "test",
               model_id: str | None = None, force: bool = False,
-              candidates: int = BATCH_CANDIDATES) -> ScoreResult:
+              candidates: int = BATCH_CANDIDATES, engine: str = "local", parts: Path | None = None,
+              address: str | None = None, log=lambda m: None) -> ScoreResult:
+    """engine "ray": the queries are scored on a Ray cluster (`address`, default a local one) in
+    Parquet parts under `parts`, loaded in the same one transaction (ws_core/distributed.py)."""
     from ws_core.corpus import load_corpus
     from ws_core.search import active_model, load_model, score_queries
     if query_set not in QUERY_SETS:
@@ -68,7 +73,12 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
         if len(queries) == 0 or len(photos) == 0:
             raise WsError(f"Nothing to score: {len(queries)} {query_set} queries with vectors and "
                           f"{len(photos)} {photo_set} photos with vectors; run `ws embed` first.")
-        frame = score_queries(corpus, model, queries, photos, candidates)
+        folder = None
+        if engine == "ray":
+            frame, folder, run.message = _score_on_ray(corpus, model, entry, queries, photos, candidates,
+                                                       parts, address, log)
+        else:
+            frame = score_queries(corpus, model, queries, photos, candidates)
         run.rows_in = len(queries) * len(photos)
         with transaction(con), staged(con, "staged_scores", frame):
             con.execute("delete from scores where run_id in (select run_id from score_runs where model_id = ? "
@@ -83,7 +93,24 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
                         [run.run_id, entry["model_id"], query_set, photo_set, len(queries), len(photos),
                          min(candidates, len(photos)), utc_now()])
         run.rows_out = len(frame)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)       # loaded: the parts are not needed again
     return ScoreResult(run.run_id, entry["model_id"], len(queries), len(photos), len(frame))
+
+
+def _score_on_ray(corpus, model, entry, queries, photos, candidates, parts: Path | None, address, log):
+    """(the frame the local engine would give, the parts' folder, the job's note)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from ws_core.distributed import score_parts
+    if parts is None:
+        raise WsError("--engine ray needs a folder for its parts (every worker must reach it)")
+    folder = parts / f"score-{entry['model_id']}"
+    paths, reused = score_parts(corpus, model, entry["sha256"], queries, photos, candidates, folder, address,
+                                log=log)
+    frame = pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
+    return frame, folder, f"engine ray: {len(paths)} parts ({reused} from an earlier run)"
 
 
 def _unchanged(con, model_id, query_set, photo_set, candidates):

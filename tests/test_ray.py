@@ -75,3 +75,74 @@ def test_ray_needs_a_parts_folder_and_the_cli_says_how_to_get_ray(runner, monkey
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     out = runner.invoke(main, ["embed", "--db", str(tmp_path / "x.duckdb"), "--engine", "ray"])
     assert out.exit_code == 2 and "--engine ray needs Ray: pip install 'with-sense[ray]'" in out.output
+
+
+SCORES = ("select s.query_id, s.image, s.rank, s.score from scores s join score_runs r using (run_id) "
+          "join models m on m.model_id = r.model_id where r.photo_set = ? and m.name = 'pair_mlp' "
+          "order by s.query_id, s.rank")
+
+
+@pytest.fixture
+def local_ray():
+    """One local Ray with 2 CPUs for the test (the engine leaves a Ray it did not start running)."""
+    import ray
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.parametrize("candidates", [5000, 20])      # every photo scored; two stages (recall, re-rank)
+def test_ray_scores_are_the_local_engines_and_a_killed_load_keeps_the_old_rows(db, tmp_path, monkeypatch,
+                                                                              local_ray, candidates):
+    import jobs.score
+    from jobs.score import run_score
+    monkeypatch.setattr(distributed, "PART_QUERIES", 16)
+    con = wsdb.connect(db)
+    # a model with a two-tower, to recall candidates with (the sample's active one may have none)
+    model = table(con, "select model_id from models where name = 'pair_mlp'")[0][0]
+
+    def score(**kw):
+        return run_score(con, "test", "all", model, force=True, candidates=candidates, **kw)
+    score()
+    want = table(con, SCORES, ["all"])
+    parts = tmp_path / "parts"
+    real = jobs.score.transaction
+    monkeypatch.setattr(jobs.score, "transaction", lambda c: (_ for _ in ()).throw(RuntimeError("killed")))
+    with pytest.raises(RuntimeError, match="killed"):
+        score(engine="ray", parts=parts)
+    assert table(con, SCORES, ["all"]) == want                       # nothing stored was lost
+    n_parts = len(list(parts.glob("score-*/part-*.parquet")))
+    assert n_parts == -(-len({q for q, *_ in want}) // 16) and n_parts > 1
+    monkeypatch.setattr(jobs.score, "transaction", real)
+    r = score(engine="ray", parts=parts)
+    assert table(con, "select message from job_runs where job = 'score' order by started_at desc limit 1") == [
+        (f"engine ray: {n_parts} parts ({n_parts} from an earlier run)",)]
+    got = table(con, SCORES, ["all"])
+    assert r.rows == len(want) and [g[:3] for g in got] == [w[:3] for w in want]
+    np.testing.assert_allclose([g[3] for g in got], [w[3] for w in want], atol=1e-5, rtol=0)
+    assert not list(parts.glob("score-*"))                          # loaded: the parts are gone
+    con.close()
+
+
+def test_ray_pixel_flags_are_the_local_ones(db, tmp_path, monkeypatch, local_ray):
+    from jobs.policy import run_policy
+    monkeypatch.setattr(distributed, "PART_FLAGS", 20)
+    con = wsdb.connect(db)
+    flags = "select entity_id, score from policy_flags where source = 'pixels' order by entity_id"
+    want = table(con, flags)
+    n_photos = table(con, "select count(*) from image_embeddings")[0][0]
+    run_policy(con, force=True, log=lambda m: None, engine="ray", parts=tmp_path / "parts")
+    got = table(con, flags)
+    assert [g[0] for g in got] == [w[0] for w in want] and len(want) > 0
+    np.testing.assert_allclose([g[1] for g in got], [w[1] for w in want], atol=1e-6, rtol=0)
+    assert table(con, "select message from job_runs where job = 'policy' order by started_at desc limit 1") == [
+        (f"engine ray: pixel flags in {-(-n_photos // 20)} parts (0 from an earlier run)",)]
+    assert not (tmp_path / "parts" / "pixel-flags").exists()
+    con.close()
+
+
+def test_score_and_policy_take_the_engine_options(runner, monkeypatch, tmp_path):
+    from ws_core.cli import main
+    for command in (["score"], ["policy", "run"], ["nightly"]):
+        out = runner.invoke(main, [*command, "--db", str(tmp_path / "x.duckdb"), "--address", "ray://h:10001"])
+        assert out.exit_code == 2 and "--address is for --engine ray" in out.output, command

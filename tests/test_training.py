@@ -333,7 +333,7 @@ def test_scorers_keep_nothing_derived_from_a_corpus(corpus):
     first = model.score(corpus, img, txt)
     cache = Cache()
     np.testing.assert_array_equal(model.score(corpus, img, txt, cache), first)
-    assert len(cache) > 0 and [{k: id(v) for k, v in vars(p).items()} for p in parts] == before
+    assert len(cache.tables) > 0 and [{k: id(v) for k, v in vars(p).items()} for p in parts] == before
     grown, new = corpus.with_photo("<file>x.jpg", corpus.features[photos[0]] * 0 + 1, corpus.label_probs[photos[0]])
     scores = model.score(grown, np.r_[img, [new, new]], np.r_[txt, queries[:2]])
     np.testing.assert_allclose(scores[:len(img)], first, rtol=0, atol=1e-6)

@@ -1,13 +1,14 @@
-"""The Ray engine (`ws embed --engine ray [--address ADDR]`): photo embedding spread over a Ray
-cluster with Ray Data, for catalogues one machine cannot re-embed in reasonable time.
+"""The Ray engine (`--engine ray [--address ADDR]` on `ws embed`, `ws score` and `ws policy run`):
+work spread over a Ray cluster with Ray Data, for catalogues one machine cannot process in
+reasonable time.
 
-The photos to embed are cut into parts of PART_PHOTOS, each named by a digest of its photos and
-their content hashes. An actor pool holds the encoder once per worker; each part is decoded and
-embedded by the same code as the local engine (ws_core/embedding.py) and written as one Parquet file
-(a temporary name renamed into place). The driver then loads every part in one transaction. A part
-already on disk is not computed again, so a run killed at any moment loses nothing: its parts wait
-for the rerun, and the database changes only in that last transaction. Ray retries a part whose
-worker died (MAX_RETRIES). Optional: `pip install 'with-sense[ray]'`.
+The work is cut into parts (photos to embed, queries to score, photos whose pixel flags to compute),
+each named by a digest of everything its result depends on. An actor pool holds the encoder, or the
+model and the corpus, once per worker; each part is computed by the same code as the local engine
+and written as one Parquet file (a temporary name renamed into place). The driver then loads every
+part in one transaction. A part already on disk is not computed again, so a run killed at any
+moment loses nothing: its parts wait for the rerun, and the database changes only in that last
+transaction. Ray retries a part whose worker died (MAX_RETRIES). Optional: `pip install 'with-sense[ray]'`.
 """
 import hashlib
 import os
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-PART_PHOTOS = 256
+PART_PHOTOS = 256           # photos a part of `ws embed`
+PART_QUERIES = 64           # queries a part of `ws score`
+PART_FLAGS = 50_000         # photos a part of the pixel flags
 MAX_RETRIES = 3
 
 
@@ -25,91 +28,210 @@ def part_name(items: list[tuple[str, str, str]]) -> str:
     return f"part-{digest[:24]}.parquet"
 
 
-class PartEmbedder:
-    """A Ray actor: the encoder loaded once, then parts embedded and written one by one."""
+def _named(*parts) -> str:
+    """A part's file name from what its result depends on (strings and arrays)."""
+    from .memo import digest
+    h = hashlib.sha256()
+    for x in parts:
+        h.update(digest(x).encode() if isinstance(x, np.ndarray) else str(x).encode())
+        h.update(b"\0")
+    return f"part-{h.hexdigest()[:24]}.parquet"
 
-    def __init__(self, encoder: str, batch_size: int, folder: str):
-        from .encoders import image_encoder
-        self.encoder, self.batch_size, self.folder = image_encoder(encoder), batch_size, Path(folder)
+
+class PartWriter:
+    """A Ray actor: what every part needs is loaded once (in the subclass' __init__), then each part
+    of a batch that is not on disk yet is computed (compute: a row -> a pyarrow table) and written."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
 
     def __call__(self, batch: dict) -> dict:
-        import pyarrow as pa
         import pyarrow.parquet as pq
-
-        from .embedding import embed_images, top_labels
         names, rows = [], []
-        for name, images, paths, shas in zip(batch["part"], batch["images"], batch["paths"], batch["shas"]):
+        for i, name in enumerate(batch["part"]):
             target = self.folder / name
+            n = 0
             if not target.exists():
-                cols = {"image": [], "sha256": [], "vector": [], "label_index": [], "label": [], "prob": [],
-                        "failed": []}
-                for out in embed_images(self.encoder, list(zip(images, paths, shas)), self.batch_size):
-                    for image, reason in out.failed:
-                        for key, value in (("image", image), ("sha256", None), ("vector", None), ("label_index", None),
-                                           ("label", None), ("prob", None), ("failed", reason)):
-                            cols[key].append(value)
-                    if out.images:
-                        idx, prob = top_labels(out.probs)
-                        cols["image"] += out.images
-                        cols["sha256"] += out.sha256
-                        cols["vector"] += [v.astype(np.float32) for v in out.features]
-                        cols["label_index"] += [i.astype(np.int16) for i in idx]
-                        cols["label"] += [[self.encoder.labels[j] for j in i] for i in idx]
-                        cols["prob"] += [p.astype(np.float32) for p in prob]
-                        cols["failed"] += [None] * len(out.images)
-                table = pa.table({
-                    "image": pa.array(cols["image"], pa.string()), "sha256": pa.array(cols["sha256"], pa.string()),
-                    "vector": pa.array(cols["vector"], pa.list_(pa.float32())),
-                    "label_index": pa.array(cols["label_index"], pa.list_(pa.int16())),
-                    "label": pa.array(cols["label"], pa.list_(pa.string())),
-                    "prob": pa.array(cols["prob"], pa.list_(pa.float32())),
-                    "failed": pa.array(cols["failed"], pa.string())})
+                table = self.compute({k: v[i] for k, v in batch.items()})
                 tmp = target.with_name(f".{name}.tmp{os.getpid()}")
                 pq.write_table(table, tmp)
                 os.replace(tmp, target)        # a part is on disk whole or not at all
+                n = table.num_rows
             names.append(name)
-            rows.append(len(images))
-        return {"part": names, "photos": rows}
+            rows.append(n)
+        return {"part": names, "rows": rows}
+
+    def compute(self, row: dict):
+        raise NotImplementedError
+
+
+class PartEmbedder(PartWriter):
+    """Photos decoded and embedded as the local engine does (ws_core/embedding.py)."""
+
+    def __init__(self, folder: str, encoder: str, batch_size: int):
+        super().__init__(folder)
+        from .encoders import image_encoder
+        self.encoder, self.batch_size = image_encoder(encoder), batch_size
+
+    def compute(self, row: dict):
+        import pyarrow as pa
+
+        from .embedding import embed_images, top_labels
+        cols = {"image": [], "sha256": [], "vector": [], "label_index": [], "label": [], "prob": [], "failed": []}
+        for out in embed_images(self.encoder, list(zip(row["images"], row["paths"], row["shas"])), self.batch_size):
+            for image, reason in out.failed:
+                for key, value in (("image", image), ("sha256", None), ("vector", None), ("label_index", None),
+                                   ("label", None), ("prob", None), ("failed", reason)):
+                    cols[key].append(value)
+            if out.images:
+                idx, prob = top_labels(out.probs)
+                cols["image"] += out.images
+                cols["sha256"] += out.sha256
+                cols["vector"] += [v.astype(np.float32) for v in out.features]
+                cols["label_index"] += [i.astype(np.int16) for i in idx]
+                cols["label"] += [[self.encoder.labels[j] for j in i] for i in idx]
+                cols["prob"] += [p.astype(np.float32) for p in prob]
+                cols["failed"] += [None] * len(out.images)
+        return pa.table({
+            "image": pa.array(cols["image"], pa.string()), "sha256": pa.array(cols["sha256"], pa.string()),
+            "vector": pa.array(cols["vector"], pa.list_(pa.float32())),
+            "label_index": pa.array(cols["label_index"], pa.list_(pa.int16())),
+            "label": pa.array(cols["label"], pa.list_(pa.string())),
+            "prob": pa.array(cols["prob"], pa.list_(pa.float32())),
+            "failed": pa.array(cols["failed"], pa.string())})
+
+
+class PartScorer(PartWriter):
+    """Queries scored and ranked against the photos as the local score job does
+    (ws_core.search.score_queries), the model and the corpus held once per worker, with one cache
+    for the photos' projections and neighbours across parts."""
+
+    def __init__(self, folder: str, shared: list, photos: np.ndarray, candidates: int):
+        super().__init__(folder)
+        import ray
+
+        from .memo import Cache
+        self.corpus, self.model = ray.get(shared)
+        self.photos, self.candidates, self.cache = np.asarray(photos), candidates, Cache()
+
+    def compute(self, row: dict):
+        import pyarrow as pa
+
+        from .search import score_queries
+        frame = score_queries(self.corpus, self.model, np.asarray(row["queries"], dtype=int), self.photos,
+                              self.candidates, self.cache, progress=False)
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+class PartFlagger(PartWriter):
+    """The stored pixel classifier's probability for a slice of the photos."""
+
+    def __init__(self, folder: str, shared: list, model: dict):
+        super().__init__(folder)
+        import ray
+        self.features, self.model = ray.get(shared[0]), model
+
+    def compute(self, row: dict):
+        import pyarrow as pa
+
+        from .policy.pixels import probability
+        a, b = int(row["start"]), int(row["stop"])
+        return pa.table({"row": pa.array(np.arange(a, b), pa.int64()),
+                         "prob": pa.array(probability(self.model, self.features[a:b]), pa.float64())})
+
+
+def run_parts(todo: list[dict], writer, make_args, folder: Path, address: str | None = None,
+              workers: int | None = None, log=lambda m: None, what: str = "parts") -> None:
+    """Each row of `todo` (a "part" name and its payload) written under `folder` by an actor pool of
+    `writer`, constructed with (folder, *make_args()); make_args runs once Ray is up (it may put
+    shared objects in Ray's object store)."""
+    import ray
+    if not todo:
+        return
+    import logging
+    logging.getLogger("ray").setLevel(logging.WARNING)       # our own line says what ran where
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, num_cpus=None if address else (workers or os.cpu_count()),
+                 include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                 logging_level=logging.WARNING)
+    try:
+        pool = min(workers or max(1, int(ray.cluster_resources().get("CPU", 1))), len(todo))
+        ds = ray.data.from_items(todo, override_num_blocks=len(todo))
+        for name in ("ray", "ray.data"):           # after init, which sets Ray's own levels
+            logging.getLogger(name).setLevel(logging.WARNING)
+        with warnings.catch_warnings():    # Ray 2.60 calls the restart settings deprecated, keeps them
+            warnings.simplefilter("ignore")
+            done = ds.map_batches(writer, fn_constructor_args=(str(folder), *make_args()),
+                                  batch_size=1, compute=ray.data.ActorPoolStrategy(size=pool),
+                                  num_cpus=1, max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)
+        total = sum(int(row["rows"]) for row in done.iter_rows())
+        log(f"ray: {len(todo)} {what}, {total} rows on {pool} workers")
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _check_written(folder: Path, names: list[str]) -> list[Path]:
+    missing = [n for n in names if not (folder / n).exists()]
+    if missing:
+        from .errors import WsError
+        raise WsError(f"The Ray run left {len(missing)} parts unwritten (e.g. {missing[0]}); run again: "
+                      "written parts are kept.")
+    return [folder / n for n in names]
 
 
 def embed_parts(items: list[tuple[str, str, str]], encoder: str, batch_size: int, folder: Path,
                 address: str | None = None, workers: int | None = None, log=lambda m: None) -> tuple[list[Path], int]:
     """Every part of these photos on disk under `folder`; returns the parts' paths (in photo order)
     and how many were already there."""
-    import ray
     folder.mkdir(parents=True, exist_ok=True)
     parts = [items[a:a + PART_PHOTOS] for a in range(0, len(items), PART_PHOTOS)]
     names = [part_name(p) for p in parts]
     reused = sum((folder / n).exists() for n in names)
-    todo = [(n, p) for n, p in zip(names, parts) if not (folder / n).exists()]
-    if todo:
-        import logging
-        logging.getLogger("ray").setLevel(logging.WARNING)       # our own line says what ran where
-        started_here = not ray.is_initialized()
-        if started_here:
-            ray.init(address=address, num_cpus=None if address else (workers or os.cpu_count()),
-                     include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
-                     logging_level=logging.WARNING)
-        try:
-            pool = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            ds = ray.data.from_items([{"part": n, "images": [i for i, _, _ in p], "paths": [q for _, q, _ in p],
-                                       "shas": [s for _, _, s in p]} for n, p in todo],
-                                     override_num_blocks=len(todo))
-            for name in ("ray", "ray.data"):           # after init, which sets Ray's own levels
-                logging.getLogger(name).setLevel(logging.WARNING)
-            with warnings.catch_warnings():    # Ray 2.60 calls the restart settings deprecated, keeps them
-                warnings.simplefilter("ignore")
-                done = ds.map_batches(PartEmbedder, fn_constructor_args=(encoder, batch_size, str(folder)),
-                                      batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(pool, len(todo))),
-                                      num_cpus=1, max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)
-            total = sum(int(row["photos"]) for row in done.iter_rows())
-            log(f"ray: {len(todo)} parts, {total} photos on {min(pool, len(todo))} workers")
-        finally:
-            if started_here:
-                ray.shutdown()
-    missing = [n for n in names if not (folder / n).exists()]
-    if missing:
-        from .errors import WsError
-        raise WsError(f"The Ray run left {len(missing)} parts unwritten (e.g. {missing[0]}); run again: "
-                      "written parts are kept.")
-    return [folder / n for n in names], reused
+    todo = [{"part": n, "images": [i for i, _, _ in p], "paths": [q for _, q, _ in p], "shas": [s for _, _, s in p]}
+            for n, p in zip(names, parts) if not (folder / n).exists()]
+    run_parts(todo, PartEmbedder, lambda: (encoder, batch_size), folder, address, workers, log, "parts of photos")
+    return _check_written(folder, names), reused
+
+
+def score_parts(corpus, model, model_sha: str, queries: np.ndarray, photos: np.ndarray, candidates: int,
+                folder: Path, address: str | None = None, workers: int | None = None,
+                log=lambda m: None) -> tuple[list[Path], int]:
+    """The queries scored against the photos in parts of PART_QUERIES under `folder` (each part a frame
+    of query_id, image, score, rank, as the local score job's); the parts' paths and how many were
+    already there. A part is named by the model, the photos (names and vectors), the candidates and
+    its queries (ids, vectors and words)."""
+    import ray
+    folder.mkdir(parents=True, exist_ok=True)
+    photo_key = (model_sha, candidates, "\n".join(corpus.images[i] for i in photos), corpus.features[photos])
+    parts = [queries[a:a + PART_QUERIES] for a in range(0, len(queries), PART_QUERIES)]
+    names = [_named(*photo_key, "\n".join(f"{corpus.texts[q]}\t{corpus.raw_texts[q]}" for q in part),
+                    corpus.text_vectors[part]) for part in parts]
+    reused = sum((folder / n).exists() for n in names)
+    todo = [{"part": n, "queries": part.tolist()} for n, part in zip(names, parts) if not (folder / n).exists()]
+    run_parts(todo, PartScorer, lambda: ([ray.put(corpus), ray.put(model)], photos, candidates),
+              folder, address, workers, log, "parts of queries")
+    return _check_written(folder, names), reused
+
+
+def flag_parts(images: list[str], features: np.ndarray, model: dict, folder: Path, address: str | None = None,
+               workers: int | None = None, log=lambda m: None) -> tuple[np.ndarray, int, int]:
+    """The pixel classifier's probability for every photo, computed in parts of PART_FLAGS; the
+    probabilities (in row order), the number of parts and how many were already there."""
+    import ray
+    import pyarrow.parquet as pq
+    folder.mkdir(parents=True, exist_ok=True)
+    key = tuple(np.asarray(model[k], dtype=np.float64) for k in ("feature_mean", "feature_scale", "coef")) + (
+        model["intercept"],)
+    bounds = [(a, min(a + PART_FLAGS, len(images))) for a in range(0, len(images), PART_FLAGS)]
+    names = [_named(*key, "\n".join(images[a:b]), features[a:b]) for a, b in bounds]
+    reused = sum((folder / n).exists() for n in names)
+    todo = [{"part": n, "start": a, "stop": b} for n, (a, b) in zip(names, bounds) if not (folder / n).exists()]
+    run_parts(todo, PartFlagger, lambda: ([ray.put(features)], model), folder, address, workers, log,
+              "parts of photos")
+    prob = np.empty(len(images))
+    for path in _check_written(folder, names):
+        part = pq.read_table(path)
+        prob[part["row"].to_numpy()] = part["prob"].to_numpy()
+    return prob, len(names), reused

@@ -237,22 +237,24 @@ class Searcher:
         return np.unique(self.index_rows[np.argpartition(-sims, CANDIDATES - 1)[:CANDIDATES]])
 
 
-def score_queries(corpus, model, queries, photos, candidates: int):
+def score_queries(corpus, model, queries, photos, candidates: int, cache=None, progress: bool = True):
     """Every query against the photos, ranked: all of them scored when they are at most `candidates`,
     else the `candidates` the model's two-tower recalls for each query re-ranked (as search does).
-    A frame of query_id, image, score (clipped to 0..1) and rank."""
+    A frame of query_id, image, score (clipped to 0..1) and rank. cache: where the photos' tables
+    are kept (the Ray engine's workers keep one across parts)."""
     import pandas as pd
     from tqdm import tqdm
 
     from .memo import Cache
     from .training import score_matrix
-    cache = Cache()        # the photos' neighbours and projections, computed once for every batch
+    cache = cache if cache is not None else Cache()   # the photos' tables, computed once for every batch
     names = np.asarray(corpus.images)
     texts = np.asarray(corpus.texts)
     parts = []
     if len(photos) <= candidates:
         step = max(1, 50_000 // len(photos))
-        for start in tqdm(range(0, len(queries), step), desc="scoring", unit="batch", disable=None):
+        for start in tqdm(range(0, len(queries), step), desc="scoring", unit="batch",
+                          disable=None if progress else True):
             q = queries[start:start + step]
             parts.append((q, np.tile(photos, (len(q), 1)), score_matrix(model, corpus, q, photos, cache)))
     else:
@@ -265,7 +267,8 @@ def score_queries(corpus, model, queries, photos, candidates: int):
         # queries re-ranked together, about 50,000 pairs a call: one call per query paid the
         # scorers' per-call work 500 times over
         step = max(1, 50_000 // candidates)
-        for start in tqdm(range(0, len(queries), step), desc="scoring", unit="batch", disable=None):
+        for start in tqdm(range(0, len(queries), step), desc="scoring", unit="batch",
+                          disable=None if progress else True):
             q = queries[start:start + step]
             cand = np.stack([photos[top_candidates(index, row, candidates)]
                              for row in query_rows[start:start + step]])

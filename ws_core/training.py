@@ -85,7 +85,7 @@ def run_cache():
     """The cache one training run hands down to every model it fits and scores (a run's models
     share their towers, bridges and signals), bounded in bytes (ws_core/memo.py)."""
     from .memo import Cache
-    return Cache(keep_signals=True)
+    return Cache(table_bytes=512 << 20, keep_signals=True)
 
 
 def cross_validate(corpus: Corpus, name: str, folds: int = 5, seed: int = 0,

@@ -54,9 +54,14 @@ def bench_embed(variant, photos, descriptions, limit, batch_size, large):
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=SHARED / "with-sense", show_default=True, help="A data folder to ingest and embed.")
 @click.option("--limit", type=click.IntRange(1), default=500, show_default=True, help="Photos (and texts) to embed.")
-def bench_engines(data_dir, limit):
+@click.option("--db", "db", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A trained database: also `ws score --queries test --photos all` and `ws policy run` (the "
+                   "pixel flags) on both engines, each on a copy of it.")
+def bench_engines(data_dir, limit, db):
     """`ws embed` on the local engine against `--engine ray` (a local Ray on this machine), on the same
-    photos in the same run: wall time, photos/s, and how far the Ray engine's vectors are from the local ones."""
+    photos in the same run: wall time, photos/s, and how far the Ray engine's vectors are from the local ones.
+    With --db, the same for the score job and the policy job (whole jobs; the policy job's pixel flags are
+    what runs on Ray)."""
     import tempfile
     import time
 
@@ -82,6 +87,49 @@ def bench_engines(data_dir, limit):
     diff = float(np.abs(np.stack(vectors["local"]["vector"]) - np.stack(vectors["ray"]["vector"])).max()) if same else None
     _table(rows, ("engine", "photos", "texts", "wall s (whole job)", "photos/s"))
     click.echo(f"same photos: {same}; max vector difference ray vs local: {diff}")
+    if db is not None:
+        _engines_on(db, lambda m: click.echo(m, err=True))
+
+
+def _engines_on(db: Path, log) -> None:
+    """`ws bench engines --db`: the score and policy jobs on both engines, on copies of a trained database."""
+    import shutil
+    import tempfile
+    import time
+
+    import numpy as np
+
+    from jobs.nightly import CATALOGUE_CANDIDATES
+    from jobs.policy import run_policy
+    from jobs.score import run_score
+
+    from .. import db as wsdb
+    scores = ("select s.query_id, s.image, s.rank, s.score from scores s join score_runs r using (run_id) "
+              "where r.photo_set = 'all' order by 1, 3")
+    flags = "select entity_id, score from policy_flags where source = 'pixels' order by entity_id"
+    rows, got = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in ("local", "ray"):
+            copy = Path(tmp) / f"{engine}.duckdb"
+            shutil.copy(db, copy)
+            con = wsdb.connect(copy)
+            start = time.perf_counter()
+            r = run_score(con, "test", "all", force=True, candidates=CATALOGUE_CANDIDATES, engine=engine,
+                          parts=Path(tmp) / "parts", log=log)
+            rows.append(("score test x all", engine, f"{time.perf_counter() - start:.1f}",
+                         f"{r.n_queries} queries x {r.n_photos} photos, {r.rows} rows"))
+            start = time.perf_counter()
+            run_policy(con, force=True, log=log, engine=engine, parts=Path(tmp) / "parts")
+            n = con.execute("select count(*) from image_embeddings").fetchone()[0]
+            rows.append(("policy run", engine, f"{time.perf_counter() - start:.1f}", f"pixel flags of {n} photos"))
+            got[engine] = (con.execute(scores).fetchall(), con.execute(flags).fetchall())
+            con.close()
+    _table(rows, ("job", "engine", "wall s (whole job)", "work"))
+    (s_local, f_local), (s_ray, f_ray) = got["local"], got["ray"]
+    same = [r[:3] for r in s_local] == [r[:3] for r in s_ray] and [r[0] for r in f_local] == [r[0] for r in f_ray]
+    diff = max(float(np.abs(np.asarray([r[3] for r in s_local]) - [r[3] for r in s_ray]).max()),
+               float(np.abs(np.asarray([r[1] for r in f_local]) - [r[1] for r in f_ray]).max(initial=0))) if same else None
+    click.echo(f"same ranked rows and flagged photos: {same}; max score difference ray vs local: {diff}")
 
 
 @bench.command("encoders")

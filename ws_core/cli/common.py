@@ -16,6 +16,27 @@ db_option = click.option(
 )
 
 
+def engine_options(what: str):
+    """--engine and --address, shared by the commands that can run on Ray (ws_core/distributed.py);
+    the command receives `engine` and `address`, checked: Ray installed, --address only with ray."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def checked(*args, engine, address, **kwargs):
+            if engine == "ray":
+                import importlib.util
+                if importlib.util.find_spec("ray") is None:
+                    raise click.UsageError("--engine ray needs Ray: pip install 'with-sense[ray]'")
+            if address and engine != "ray":
+                raise click.UsageError("--address is for --engine ray")
+            return fn(*args, engine=engine, address=address, **kwargs)
+        checked = click.option("--address", default=None, help="With --engine ray: the cluster (e.g. "
+                               "ray://head:10001; default: a local Ray on this machine's cores).")(checked)
+        return click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                            help=f"ray: {what} on a Ray cluster, in Parquet parts loaded in one transaction "
+                                 "(needs `pip install 'with-sense[ray]'`).")(checked)
+    return decorate
+
+
 # DuckDB's words for a file whose blocks cannot be read back (checked lazily, so they can surface late)
 _DAMAGE = ("Could not read enough bytes", "Corrupt database file", "checksum", "not a valid DuckDB database")
 

@@ -1,7 +1,7 @@
 import click
 
 from ..encoders import DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER, IMAGE_VERSIONS, TEXT_VERSIONS
-from .common import db_option, user_errors, writing
+from .common import db_option, engine_options, user_errors, writing
 
 
 @click.command()
@@ -15,11 +15,7 @@ from .common import db_option, user_errors, writing
               help="Photos per batch (texts: twice as many); each batch is committed on its own.")
 @click.option("--limit", type=click.IntRange(0), default=None,
               help="Embed at most this many photos and this many texts (default: all missing).")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="ray: photos on a Ray cluster, in Parquet parts loaded in one transaction "
-                   "(needs `pip install 'with-sense[ray]'`).")
-@click.option("--address", default=None, help="With --engine ray: the cluster (e.g. ray://head:10001; "
-                                               "default: a local Ray on this machine's cores).")
+@engine_options("photos embedded")
 @db_option
 @user_errors
 def embed(db, image_enc, text_enc, batch_size, limit, engine, address):
@@ -30,12 +26,6 @@ def embed(db, image_enc, text_enc, batch_size, limit, engine, address):
     from jobs.embed import run_embed
 
     from ..config import artifacts_dir, resolve_db
-    if engine == "ray":
-        import importlib.util
-        if importlib.util.find_spec("ray") is None:
-            raise click.UsageError("--engine ray needs Ray: pip install 'with-sense[ray]'")
-    if address and engine != "ray":
-        raise click.UsageError("--address is for --engine ray")
     with writing(db, "embed") as con:
         result = run_embed(con, image_enc, text_enc, batch_size=batch_size, limit=limit, engine=engine,
                            parts=artifacts_dir(resolve_db(db)) / "ray-parts", address=address,

@@ -6,7 +6,7 @@ from jobs.nightly import run_nightly
 
 from .. import db as wsdb
 from ..config import artifacts_dir
-from .common import db_option, user_errors, writing
+from .common import db_option, engine_options, user_errors, writing
 
 
 @click.command()
@@ -20,9 +20,10 @@ from .common import db_option, user_errors, writing
               help="Seconds to wait for another running chain, or a reader holding the database, before giving up.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the HTML report goes (default: <db>.artifacts/report).")
+@engine_options("the embed, policy and score stages")
 @db_option
 @user_errors
-def nightly(data_dirs, descriptions, folds, wait, report_dir, db):
+def nightly(data_dirs, descriptions, folds, wait, report_dir, engine, address, db):
     """The whole chain: ingest -> embed -> train -> policy -> score -> report.
 
     Each stage is a job_runs row and skips what has not changed, so a rerun with no new data does no
@@ -30,7 +31,7 @@ def nightly(data_dirs, descriptions, folds, wait, report_dir, db):
     (see the README).
     """
     result = run_nightly(db, list(data_dirs), list(descriptions), folds, wait, report_dir,
-                         log=lambda m: click.echo(m, err=True))
+                         log=lambda m: click.echo(m, err=True), engine=engine, address=address)
     click.echo(f"nightly: {len(result.stages)} stages done; report: {result.report}")
 
 

@@ -9,7 +9,8 @@ from .. import db as wsdb
 from .. import policy
 from ..encoders import DEFAULT_IMAGE_ENCODER, IMAGE_VERSIONS
 from ..policy.pixels import PixelParams
-from .common import db_option, user_errors, writing
+from ..config import artifacts_dir
+from .common import db_option, engine_options, user_errors, writing
 
 
 @contextmanager
@@ -91,14 +92,16 @@ def check_cmd(text, texts_file, lang, region, as_json, db):
 @click.option("--recall", type=click.FloatRange(0.5, 1.0), default=PixelParams.recall_target,
               show_default=True, help="Out-of-fold recall the pixel threshold must reach.")
 @click.option("--force", is_flag=True, help="Rebuild the flags even when nothing changed.")
+@engine_options("the pixel flags computed")
 @db_option
 @user_errors
-def run_cmd(image_enc, recall, force, db):
+def run_cmd(image_enc, recall, force, engine, address, db):
     """Flag queries and photos (descriptions, pixels); rebuilt only when inputs changed."""
     with _writer(db) as con:
         from jobs.policy import run_policy
         result = run_policy(con, image_enc, PixelParams(recall_target=recall), force,
-                            log=lambda m: click.echo(m, err=True))
+                            log=lambda m: click.echo(m, err=True), engine=engine,
+                            parts=artifacts_dir(db) / "ray-parts", address=address)
     if result.run_id is None:
         click.echo("policy: nothing changed since the last run")
         return

@@ -6,8 +6,8 @@ import click
 from jobs.score import BATCH_CANDIDATES, PHOTO_SETS, QUERY_SETS, run_score
 
 from .. import db as wsdb
-from ..config import WEAK_BELOW
-from .common import db_option, user_errors, writing
+from ..config import WEAK_BELOW, artifacts_dir
+from .common import db_option, engine_options, user_errors, writing
 
 
 @click.command()
@@ -19,15 +19,17 @@ from .common import db_option, user_errors, writing
 @click.option("--candidates", type=click.IntRange(1), default=BATCH_CANDIDATES, show_default=True,
               help="Above this many photos, the two-tower recalls this many per query for re-ranking.")
 @click.option("--force", is_flag=True, help="Score again even when nothing changed since the last run.")
+@engine_options("queries scored")
 @db_option
 @user_errors
-def score(query_set, photo_set, model_id, candidates, force, db):
+def score(query_set, photo_set, model_id, candidates, force, engine, address, db):
     """Score a query set against a photo set with the active model; write table `scores`.
 
     A run replaces the previous rows of the same model, query set and photo set atomically.
     """
     with writing(db, "score") as con:
-        r = run_score(con, query_set, photo_set, model_id, force, candidates)
+        r = run_score(con, query_set, photo_set, model_id, force, candidates, engine=engine,
+                      parts=artifacts_dir(db) / "ray-parts", address=address, log=lambda m: click.echo(m, err=True))
     if r.skipped:
         click.echo(f"score: unchanged since the last run of {r.model_id} on {query_set} queries x "
                    f"{photo_set} photos; nothing to do")

@@ -43,7 +43,7 @@ class Scorer:
 
     def _derived(self, corpus, cache, name: str, build):
         """A table derived from this fitted state and the corpus, kept in the cache."""
-        return (cache if cache is not None else Cache()).get(corpus, (self.token, name), build)
+        return (cache if cache is not None else Cache()).get(corpus, (self.token, name), build, table=True)
 
 
 def save_scorer(scorer: Scorer, path: Path) -> str:

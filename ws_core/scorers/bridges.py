@@ -138,6 +138,12 @@ class LazyRows:
     def get(self, rows: np.ndarray) -> tuple:
         return tuple(part[rows] for part in self.ensure(rows))
 
+    @property
+    def nbytes(self) -> int:
+        """What the rows computed so far hold (np.empty leaves the others untouched)."""
+        per_row = sum(part.itemsize * int(np.prod(part.shape[1:])) for part in self.parts or ())
+        return self.done.nbytes + per_row * int(self.done.sum())
+
 
 class _Transfer(Scorer):
     """What the transfers keep: the bank of lent descriptions (photo and text ids), the bank's mean
