@@ -96,7 +96,9 @@ def test_ray_scores_are_the_local_engines_and_a_killed_load_keeps_the_old_rows(d
                                                                               local_ray, candidates):
     import jobs.score
     from jobs.score import run_score
+    from ws_core import search
     monkeypatch.setattr(distributed, "PART_QUERIES", 16)
+    monkeypatch.setattr(search, "queries_per_call", lambda photos, candidates: 8)    # 2 calls a part, 4 parts
     con = wsdb.connect(db)
     # a model with a two-tower, to recall candidates with (the sample's active one may have none)
     model = table(con, "select model_id from models where name = 'pair_mlp'")[0][0]

@@ -198,14 +198,18 @@ def embed_parts(items: list[tuple[str, str, str]], encoder: str, batch_size: int
 def score_parts(corpus, model, model_sha: str, queries: np.ndarray, photos: np.ndarray, candidates: int,
                 folder: Path, address: str | None = None, workers: int | None = None,
                 log=lambda m: None) -> tuple[list[Path], int]:
-    """The queries scored against the photos in parts of PART_QUERIES under `folder` (each part a frame
+    """The queries scored against the photos in parts of about PART_QUERIES under `folder` (each part a frame
     of query_id, image, score, rank, as the local score job's); the parts' paths and how many were
     already there. A part is named by the model, the photos (names and vectors), the candidates and
     its queries (ids, vectors and words)."""
     import ray
+
+    from .search import queries_per_call
     folder.mkdir(parents=True, exist_ok=True)
+    step = queries_per_call(len(photos), candidates)
+    size = step * max(1, PART_QUERIES // step)          # whole calls of the local engine
     photo_key = (model_sha, candidates, "\n".join(corpus.images[i] for i in photos), corpus.features[photos])
-    parts = [queries[a:a + PART_QUERIES] for a in range(0, len(queries), PART_QUERIES)]
+    parts = [queries[a:a + size] for a in range(0, len(queries), size)]
     names = [_named(*photo_key, "\n".join(f"{corpus.texts[q]}\t{corpus.raw_texts[q]}" for q in part),
                     corpus.text_vectors[part]) for part in parts]
     reused = sum((folder / n).exists() for n in names)
