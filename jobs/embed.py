@@ -93,11 +93,8 @@ def _embed_on_ray(con, photos, image_encoder: str, version: str, batch_size: int
 
     import pyarrow.parquet as pq
 
-    from ws_core.distributed import embed_parts
-    from ws_core.errors import WsError
-    if parts is None:
-        raise WsError("--engine ray needs a folder for its parts (every worker must reach it)")
-    folder = parts / f"embed-{version.replace('/', '-')}"
+    from ws_core.distributed import embed_parts, parts_folder
+    folder = parts_folder(parts, f"embed-{version.replace('/', '-')}")
     paths, reused = embed_parts(photos, image_encoder, batch_size, folder, address, log=log)
     n_ok = n_failed = 0
     with transaction(con):                  # every part, one at a time, in one transaction

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ws_core.db import staged, transaction
+from ws_core.distributed import parts_folder
 from ws_core.encoders import image_encoder_version
 from ws_core.jobrun import job_run, utc_now
 from ws_core.policy import check, load_vocabulary
@@ -76,10 +77,9 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
             rows.append(("photo", image, "description", 1.0,
                          f"{len(group)} of {n_described[image]} descriptions; "
                          f"{first.evidence}: {first.text}"))
-        on_ray = (parts, address) if engine == "ray" else None
-        pix_rows, pix_metrics, linear = _pixel_flags(con, image_version, described, texts, params, log, on_ray)
-        if on_ray:
-            run.message = pix_metrics.pop("engine", None)
+        folder = parts_folder(parts, "pixel-flags") if engine == "ray" else None
+        pix_rows, pix_metrics, linear, run.message = _pixel_flags(con, image_version, described, texts, params,
+                                                                  log, folder, address)
         rows += pix_rows
         metrics |= pix_metrics
         flags = pd.DataFrame(rows, columns=["entity_kind", "entity_id", "source", "score", "evidence"])
@@ -108,8 +108,8 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
                              linear["coef"], linear["intercept"], linear["threshold"]])
         run.rows_in = len(texts)
         run.rows_out = len(flags)
-    if engine == "ray" and parts is not None:
-        shutil.rmtree(parts / "pixel-flags", ignore_errors=True)     # committed: the parts are not needed again
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)     # committed: the parts are not needed again
     return PolicyResult(run.run_id, flags.groupby("source").size().to_dict(), metrics)
 
 
@@ -144,13 +144,16 @@ def _query_flags(queries, vocab, model, encode, metrics) -> list[tuple]:
     return rows
 
 
-def _pixel_flags(con, image_version, described, texts, params, log, on_ray=None) -> tuple[list, dict, dict | None]:
+def _pixel_flags(con, image_version, described, texts, params, log, folder: Path | None = None,
+                 address: str | None = None) -> tuple[list, dict, dict | None, str | None]:
+    """(flag rows, metrics, the classifier as numbers, a note); folder: the probabilities on Ray, in
+    parts there."""
     photos = con.execute("select e.image, p.split, e.vector from image_embeddings e "
                          "join photos p using (image) where e.encoder = ? order by e.image",
                          [image_version]).fetchall()
     if not photos:
         log("no photo vectors: run `ws embed` for pixel flags")
-        return [], {}, None
+        return [], {}, None, None
     images = [p[0] for p in photos]
     split = np.array([p[1] for p in photos])
     features = np.array([p[2] for p in photos], dtype=np.float32)
@@ -161,9 +164,12 @@ def _pixel_flags(con, image_version, described, texts, params, log, on_ray=None)
         clf = pixel_model.fit(features[train], labels[train], params)
     except ValueError as exc:
         log(f"pixel classifier not trained: {exc}")
-        return [], {}, None
-    if on_ray:
-        prob, note = _probabilities_on_ray(images, features, clf.linear(), *on_ray, log)
+        return [], {}, None, None
+    note = None
+    if folder is not None:
+        from ws_core.distributed import flag_parts
+        prob, n, reused = flag_parts(images, features, clf.linear(), folder, address, log=log)
+        note = f"engine ray: pixel flags in {n} parts ({reused} from an earlier run)"
     else:
         prob = clf.predict_proba(features)
     flagged = prob >= clf.threshold
@@ -171,7 +177,7 @@ def _pixel_flags(con, image_version, described, texts, params, log, on_ray=None)
              f"classifier p={prob[i]:.3f} >= threshold {clf.threshold:.3f} (out-of-fold recall "
              f"{clf.metrics['cv_recall']:.2f} on {clf.metrics['n_train']} described photos)")
             for i in np.flatnonzero(flagged)]
-    metrics = dict(clf.metrics) | ({"engine": note} if on_ray else {})
+    metrics = dict(clf.metrics)
     # Held-out check: a test photo is a child photo if one of its queries asks for a child. The
     # classifier never saw those queries (test photos have no descriptions).
     asks = texts[texts.is_test_query].groupby("image")["child"].any()
@@ -183,15 +189,5 @@ def _pixel_flags(con, image_version, described, texts, params, log, on_ray=None)
                     "test_flagged": int(hit.sum()),
                     "test_recall": float(hit[truth].mean()) if truth.any() else float("nan"),
                     "test_precision": float(truth[hit].mean()) if hit.any() else float("nan")}
-    return rows, metrics, clf.linear()
+    return rows, metrics, clf.linear(), note
 
-
-def _probabilities_on_ray(images, features, linear: dict, parts: Path | None, address, log):
-    """The classifier's probabilities from parts computed on Ray (removed once the flags are committed)."""
-    from ws_core.distributed import flag_parts
-    from ws_core.errors import WsError
-    if parts is None:
-        raise WsError("--engine ray needs a folder for its parts (every worker must reach it)")
-    folder = parts / "pixel-flags"
-    prob, n, reused = flag_parts(images, features, linear, folder, address, log=log)
-    return prob, f"engine ray: pixel flags in {n} parts ({reused} from an earlier run)"

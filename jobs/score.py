@@ -103,10 +103,8 @@ def _score_on_ray(corpus, model, entry, queries, photos, candidates, parts: Path
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from ws_core.distributed import score_parts
-    if parts is None:
-        raise WsError("--engine ray needs a folder for its parts (every worker must reach it)")
-    folder = parts / f"score-{entry['model_id']}"
+    from ws_core.distributed import parts_folder, score_parts
+    folder = parts_folder(parts, f"score-{entry['model_id']}")
     paths, reused = score_parts(corpus, model, entry["sha256"], queries, photos, candidates, folder, address,
                                 log=log)
     frame = pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)

@@ -23,12 +23,7 @@ PART_FLAGS = 50_000         # photos a part of the pixel flags
 MAX_RETRIES = 3
 
 
-def part_name(items: list[tuple[str, str, str]]) -> str:
-    digest = hashlib.sha256("\n".join(f"{image}\t{sha}" for image, _, sha in items).encode()).hexdigest()
-    return f"part-{digest[:24]}.parquet"
-
-
-def _named(*parts) -> str:
+def part_name(*parts) -> str:
     """A part's file name from what its result depends on (strings and arrays)."""
     from .memo import digest
     h = hashlib.sha256()
@@ -140,15 +135,36 @@ class PartFlagger(PartWriter):
                          "prob": pa.array(probability(self.model, self.features[a:b]), pa.float64())})
 
 
-def run_parts(todo: list[dict], writer, make_args, folder: Path, address: str | None = None,
-              workers: int | None = None, log=lambda m: None, what: str = "parts") -> None:
-    """Each row of `todo` (a "part" name and its payload) written under `folder` by an actor pool of
-    `writer`, constructed with (folder, *make_args()); make_args runs once Ray is up (it may put
-    shared objects in Ray's object store)."""
-    import ray
-    if not todo:
-        return
+def parts_folder(parts: Path | None, name: str) -> Path:
+    """Where a job's parts go: `parts` must be given (every worker must reach it)."""
+    if parts is None:
+        from .errors import WsError
+        raise WsError("--engine ray needs a folder for its parts (every worker must reach it)")
+    return parts / name
+
+
+def run_parts(rows: list[dict], writer, make_args, folder: Path, address: str | None = None,
+              workers: int | None = None, log=lambda m: None, what: str = "parts") -> tuple[list[Path], int]:
+    """Every row (a "part" name and its payload) written under `folder` by an actor pool of `writer`,
+    constructed with (folder, *make_args()), except the parts already there; make_args runs once Ray
+    is up (it may put shared objects in Ray's object store). Returns the parts' paths, in row order,
+    and how many were already there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    todo = [r for r in rows if not (folder / r["part"]).exists()]
+    if todo:
+        _run(todo, writer, make_args, folder, address, workers, log, what)
+    missing = [r["part"] for r in rows if not (folder / r["part"]).exists()]
+    if missing:
+        from .errors import WsError
+        raise WsError(f"The Ray run left {len(missing)} parts unwritten (e.g. {missing[0]}); run again: "
+                      "written parts are kept.")
+    return [folder / r["part"] for r in rows], len(rows) - len(todo)
+
+
+def _run(todo: list[dict], writer, make_args, folder: Path, address, workers, log, what: str) -> None:
     import logging
+
+    import ray
     logging.getLogger("ray").setLevel(logging.WARNING)       # our own line says what ran where
     started_here = not ray.is_initialized()
     if started_here:
@@ -172,27 +188,16 @@ def run_parts(todo: list[dict], writer, make_args, folder: Path, address: str | 
             ray.shutdown()
 
 
-def _check_written(folder: Path, names: list[str]) -> list[Path]:
-    missing = [n for n in names if not (folder / n).exists()]
-    if missing:
-        from .errors import WsError
-        raise WsError(f"The Ray run left {len(missing)} parts unwritten (e.g. {missing[0]}); run again: "
-                      "written parts are kept.")
-    return [folder / n for n in names]
-
-
 def embed_parts(items: list[tuple[str, str, str]], encoder: str, batch_size: int, folder: Path,
                 address: str | None = None, workers: int | None = None, log=lambda m: None) -> tuple[list[Path], int]:
-    """Every part of these photos on disk under `folder`; returns the parts' paths (in photo order)
-    and how many were already there."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Every part of these photos on disk under `folder` (named by their names and content hashes);
+    returns the parts' paths (in photo order) and how many were already there."""
     parts = [items[a:a + PART_PHOTOS] for a in range(0, len(items), PART_PHOTOS)]
-    names = [part_name(p) for p in parts]
-    reused = sum((folder / n).exists() for n in names)
-    todo = [{"part": n, "images": [i for i, _, _ in p], "paths": [q for _, q, _ in p], "shas": [s for _, _, s in p]}
-            for n, p in zip(names, parts) if not (folder / n).exists()]
-    run_parts(todo, PartEmbedder, lambda: (encoder, batch_size), folder, address, workers, log, "parts of photos")
-    return _check_written(folder, names), reused
+    rows = [{"part": part_name("\n".join(f"{image}\t{sha}" for image, _, sha in p)),
+             "images": [i for i, _, _ in p], "paths": [q for _, q, _ in p], "shas": [s for _, _, s in p]}
+            for p in parts]
+    return run_parts(rows, PartEmbedder, lambda: (encoder, batch_size), folder, address, workers, log,
+                     "parts of photos")
 
 
 def score_parts(corpus, model, model_sha: str, queries: np.ndarray, photos: np.ndarray, candidates: int,
@@ -205,37 +210,31 @@ def score_parts(corpus, model, model_sha: str, queries: np.ndarray, photos: np.n
     import ray
 
     from .search import queries_per_call
-    folder.mkdir(parents=True, exist_ok=True)
     step = queries_per_call(len(photos), candidates)
     size = step * max(1, PART_QUERIES // step)          # whole calls of the local engine
     photo_key = (model_sha, candidates, "\n".join(corpus.images[i] for i in photos), corpus.features[photos])
     parts = [queries[a:a + size] for a in range(0, len(queries), size)]
-    names = [_named(*photo_key, "\n".join(f"{corpus.texts[q]}\t{corpus.raw_texts[q]}" for q in part),
-                    corpus.text_vectors[part]) for part in parts]
-    reused = sum((folder / n).exists() for n in names)
-    todo = [{"part": n, "queries": part.tolist()} for n, part in zip(names, parts) if not (folder / n).exists()]
-    run_parts(todo, PartScorer, lambda: ([ray.put(corpus), ray.put(model)], photos, candidates),
-              folder, address, workers, log, "parts of queries")
-    return _check_written(folder, names), reused
+    rows = [{"part": part_name(*photo_key, "\n".join(f"{corpus.texts[q]}\t{corpus.raw_texts[q]}" for q in part),
+                               corpus.text_vectors[part]), "queries": part.tolist()} for part in parts]
+    return run_parts(rows, PartScorer, lambda: ([ray.put(corpus), ray.put(model)], photos, candidates),
+                     folder, address, workers, log, "parts of queries")
 
 
 def flag_parts(images: list[str], features: np.ndarray, model: dict, folder: Path, address: str | None = None,
                workers: int | None = None, log=lambda m: None) -> tuple[np.ndarray, int, int]:
     """The pixel classifier's probability for every photo, computed in parts of PART_FLAGS; the
     probabilities (in row order), the number of parts and how many were already there."""
-    import ray
     import pyarrow.parquet as pq
-    folder.mkdir(parents=True, exist_ok=True)
+    import ray
     key = tuple(np.asarray(model[k], dtype=np.float64) for k in ("feature_mean", "feature_scale", "coef")) + (
         model["intercept"],)
     bounds = [(a, min(a + PART_FLAGS, len(images))) for a in range(0, len(images), PART_FLAGS)]
-    names = [_named(*key, "\n".join(images[a:b]), features[a:b]) for a, b in bounds]
-    reused = sum((folder / n).exists() for n in names)
-    todo = [{"part": n, "start": a, "stop": b} for n, (a, b) in zip(names, bounds) if not (folder / n).exists()]
-    run_parts(todo, PartFlagger, lambda: ([ray.put(features)], model), folder, address, workers, log,
-              "parts of photos")
+    rows = [{"part": part_name(*key, "\n".join(images[a:b]), features[a:b]), "start": a, "stop": b}
+            for a, b in bounds]
+    paths, reused = run_parts(rows, PartFlagger, lambda: ([ray.put(features)], model), folder, address,
+                              workers, log, "parts of photos")
     prob = np.empty(len(images))
-    for path in _check_written(folder, names):
+    for path in paths:
         part = pq.read_table(path)
         prob[part["row"].to_numpy()] = part["prob"].to_numpy()
-    return prob, len(names), reused
+    return prob, len(paths), reused

@@ -89,9 +89,6 @@ class Lru:
     def nbytes(self) -> int:
         return sum(size for _, size in self._items.values())
 
-    def clear(self) -> None:
-        self._items.clear()
-
 
 class Cache(Lru):
     """Fitted pieces (this dict, up to `max_bytes`) and the tables derived from fitted scorers and
