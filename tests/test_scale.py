@@ -25,7 +25,7 @@ def test_ivf_index_reaches_its_recall_and_never_returns_a_hidden_row(tmp_path):
     x = _clustered(20_000)
     settings = ann.build(x, tmp_path / "i.faiss", k=200)
     assert settings["recall"] >= ann.RECALL_GOAL and settings["nprobe"] in ann.PROBES
-    assert settings["nlist"] == 141                       # sqrt(20,000)
+    assert settings["nlist"] == 512                       # 4 sqrt(20,000), at most 20,000 / 39
     index = ann.Index(tmp_path / "i.faiss", settings["nprobe"])
     rng = np.random.default_rng(1)
     queries = x[rng.choice(len(x), 20, replace=False)] + rng.standard_normal((20, 32)).astype(np.float32) * 0.05
@@ -38,6 +38,16 @@ def test_ivf_index_reaches_its_recall_and_never_returns_a_hidden_row(tmp_path):
     for q in queries[:5]:
         rows = index.search(q, 200, shown=shown)
         assert len(rows) == 200 and shown[rows].all() and (np.diff(rows) > 0).all()
+    # every photo near the query hidden but a few: the lists first scanned hold fewer than k shown
+    # rows, so more are scanned until k are found
+    near = x @ queries[0] > 0.2
+    shown = ~near | (rng.random(len(x)) < 0.01)
+    assert (near & ~shown).sum() > 1000
+    rows = index.search(queries[0], 200, shown=shown)
+    assert len(rows) == 200 and shown[rows].all()
+    want = np.flatnonzero(shown)[np.argsort(-(x[shown] @ queries[0]))[:200]]
+    assert len(np.intersect1d(rows, want)) >= 0.9 * 200
+    assert len(index.search(queries[0], 200, shown=np.arange(len(x)) < 150)) == 150     # fewer shown than k
 
 
 def test_a_large_catalogue_pack_searches_through_the_index(db, monkeypatch):

@@ -47,6 +47,38 @@ def test_the_pack_scores_every_photo_as_its_model_does(db):
                       "photo_transfer", "two_tower"]
 
 
+def test_large_tables_read_by_rows_score_as_mapped_ones(db, monkeypatch, tmp_path):
+    """With the thresholds at 0 every per-photo table but the stage-one index is read by rows (as
+    at a large catalogue): the same scores for any rows, repeated and out of order too."""
+    con = wsdb.connect_read_only(db)
+    (pair,), = table(con, "select model_id from models where name = 'pair_mlp'")
+    entry = active_model(con, pair)
+    folder = searchpack.build(con, entry)
+    vector = text_encoder_for_version(entry["text_encoder"]).encode([QUERIES[0]])[0]
+    con.close()
+    mapped = searchpack.Pack(folder)
+    monkeypatch.setattr(searchpack, "READ_ROWS_MIN", 0)
+    monkeypatch.setattr(searchpack, "WIDE_ROW", 0)
+    by_rows = searchpack.Pack(folder)
+    assert isinstance(by_rows.photo["photo."].feats, searchpack._Rows)
+    assert isinstance(by_rows.tower.photo, searchpack._Rows) and isinstance(by_rows.label, searchpack._Rows)
+    assert isinstance(by_rows.caption["cap_mean."].nbr, searchpack._Rows)
+    assert isinstance(by_rows.tower.index, np.ndarray) and isinstance(mapped.tower.photo, np.ndarray)
+    n = len(mapped.images)
+    for rows in (np.arange(n), np.array([n - 1, 0, 5, 5, 3])):
+        np.testing.assert_array_equal(by_rows.score(vector, QUERIES[0], rows), mapped.score(vector, QUERIES[0], rows))
+    np.testing.assert_array_equal(by_rows.tower.photo[[2, 0]], mapped.tower.photo[[2, 0]])
+    assert by_rows.tower.photo[[]].shape == (0, *mapped.tower.photo.shape[1:])
+
+    np.save(tmp_path / "t.npy", np.arange(12, dtype=np.float32).reshape(4, 3))
+    table_ = searchpack._Rows(tmp_path / "t.npy", np.load(tmp_path / "t.npy", mmap_mode="r"))
+    with open(tmp_path / "t.npy", "r+b") as f:      # a file cut short after it was opened
+        f.truncate(f.seek(0, 2) - 4)
+    np.testing.assert_array_equal(table_[[2, 0]], [[6, 7, 8], [0, 1, 2]])
+    with pytest.raises(OSError, match="^4-row table: row 3 cut short$"):
+        table_[[1, 3]]
+
+
 @pytest.mark.parametrize("candidates", [10, 1000])
 def test_search_with_the_pack_answers_as_with_the_model(db, monkeypatch, candidates):
     """Both stages: with 10 candidates stage one recalls from the pack's index, hidden photos masked."""

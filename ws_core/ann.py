@@ -23,7 +23,9 @@ def build(vectors: np.ndarray, path: Path, k: int = K, seed: int = 0) -> dict:
     import faiss
     n, dim = vectors.shape
     rng = np.random.default_rng(seed)
-    nlist = max(1, min(max(64, int(np.sqrt(n))), n // 39))    # faiss trains on >= 39 rows a list
+    # 4 sqrt(n) lists (faiss' guide: 4-16 sqrt(n)): at a million photos a scan of 128 of 4000 lists
+    # found 0.997 of the exact top 1000 in 2.9 ms, against 9.3 ms for 128 of 1000 (ws bench ann)
+    nlist = max(1, min(max(64, int(4 * np.sqrt(n))), n // 39))    # faiss trains on >= 39 rows a list
     index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     index.train(np.ascontiguousarray(vectors[np.sort(rng.choice(n, min(n, 50 * nlist), replace=False))],
                                      dtype=np.float32))
@@ -64,11 +66,18 @@ class Index:
         self.index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
 
     def search(self, query: np.ndarray, k: int, shown: np.ndarray | None = None) -> np.ndarray:
-        """Rows (ascending) of the k nearest; `shown` a bool per row: the others are never returned."""
-        params = {"nprobe": self.nprobe}
+        """Rows (ascending) of the k nearest; `shown` a bool per row: the others are never returned.
+        Where the lists scanned hold fewer than k shown rows (hidden photos cluster: a region's
+        children lie near each other) four times as many are scanned, up to all of them."""
+        params, nprobe = {}, self.nprobe
         if shown is not None:
             bits = np.packbits(shown, bitorder="little")      # kept alive through the search
             params["sel"] = self.faiss.IDSelectorBitmap(len(shown), self.faiss.swig_ptr(bits))
-        rows = self.index.search(np.asarray(query, dtype=np.float32)[None], k,
-                                 params=self.faiss.SearchParametersIVF(**params))[1][0]
-        return np.sort(rows[rows >= 0])
+        want = min(k, self.index.ntotal if shown is None else int(np.count_nonzero(shown)))
+        while True:
+            rows = self.index.search(np.asarray(query, dtype=np.float32)[None], k,
+                                     params=self.faiss.SearchParametersIVF(nprobe=nprobe, **params))[1][0]
+            rows = rows[rows >= 0]
+            if len(rows) >= want or nprobe >= self.index.nlist:
+                return np.sort(rows)
+            nprobe = min(self.index.nlist, 4 * nprobe)

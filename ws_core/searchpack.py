@@ -13,10 +13,10 @@ model as before. Packs are written to a temporary folder and renamed into place,
 """
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +25,10 @@ import numpy as np
 from . import ann
 from .numeric import Calibration, softmax_top, unit, word_weights
 
-VERSION = 2
+VERSION = 3
 CHUNK = 20_000      # photos a build step computes at once: its memory stays bounded at any size
-RELEASE_EVERY = 20  # queries between handing read pages back (see Pack.release)
+READ_ROWS_MIN = 64 << 20  # bytes from which a per-photo table of wide rows is read by rows, not mapped
+WIDE_ROW = 1024           # bytes: narrower rows (neighbour lists) stay mapped, a pread each would cost more
 KEEP = 3            # packs kept per model (older snapshots' readers may still use one)
 FOLDER = "search-pack"
 
@@ -135,6 +136,33 @@ class _Tower:
         return (np.einsum("ij,ij->i", self.photo[rows], qproj[self.which[rows]]) + 1) / 2
 
 
+class _Rows:
+    """A large per-photo table read by rows (one pread each) instead of mapped. A mapped row costs a
+    page fault that maps the page-cache folio around it (about 320 KB a row here, counted in this
+    process' RSS until handed back): 1000 rows of 5 KB took 7 ms to gather and 3 ms to hand back,
+    against 3.5 ms read; nothing of it stays resident."""
+
+    def __init__(self, path: Path, mapped: np.memmap):
+        self.shape, self.dtype, self.offset = mapped.shape, mapped.dtype, mapped.offset
+        self.row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        self.fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self.fd)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
+        if not out.size:
+            return out
+        view, size = memoryview(out).cast("B"), self.row_bytes
+        for i, at in enumerate((self.offset + rows * size).tolist()):
+            if os.preadv(self.fd, [view[i * size:(i + 1) * size]], at) != size:
+                raise OSError(f"{self.shape[0]}-row table: row {rows[i]} cut short")
+        return out
+
+
 class Pack:
     """A model's photo side over one catalogue; score(query vector, query text, photo rows)."""
 
@@ -143,12 +171,15 @@ class Pack:
         # one mapping per file (bridges that share a bank share its arrays), as plain arrays: numpy's
         # memmap subclass costs a Python call per indexing
         maps = {name: np.load(folder / name, mmap_mode="r", allow_pickle=False) for name in set(meta["files"].values())}
-        self._maps = [m._mmap for m in maps.values() if getattr(m, "_mmap", None) is not None]
-        self._calls = 0
-        loaded = {name: m.view(np.ndarray) for name, m in maps.items()}
-        arr = {key: loaded[name] for key, name in meta["files"].items()}
         self.folder, self.meta = folder, meta
         self.images = [str(im) for im in np.load(folder / "images.npy", allow_pickle=False)]
+        # large per-photo tables of wide rows are read by rows (_Rows); the stage-one index is read
+        # whole (a scan, or faiss), narrow rows stay mapped: resident at most the table's size
+        by_rows = set(meta["per_photo"]) - {meta["files"].get("tower.index")}
+        loaded = {name: _Rows(folder / name, m) if (name in by_rows and m.nbytes >= READ_ROWS_MIN
+                                                     and m.nbytes >= WIDE_ROW * len(m)) else m.view(np.ndarray)
+                  for name, m in maps.items()}
+        arr = {key: loaded[name] for key, name in meta["files"].items()}
         self.signals = meta["signals"]
         self.caption, self.photo = {}, {}
         for prefix, b in meta["bridges"].items():
@@ -187,13 +218,6 @@ class Pack:
         except (OSError, ValueError, KeyError):     # a damaged pack: the model answers instead
             return None
 
-    def release(self) -> None:
-        """Hand the pages read so far back to the page cache: on a million photos the candidates of a
-        thousand queries touch most of the 5 GB tables, which would otherwise stay in this process'
-        resident memory (RSS) though the kernel may drop them any time."""
-        for m in self._maps:
-            m.madvise(mmap.MADV_DONTNEED)
-
     def ann_index(self) -> "ann.Index | None":
         return None if not self.stage_one else ann.Index(self.folder / "stage_one.faiss", self.stage_one["nprobe"])
 
@@ -210,11 +234,6 @@ class Pack:
         """The model's score of each photo row for this query (vector q, words `text`)."""
         q = np.asarray(q, dtype=np.float32)
         qproj = self.projections(q) if qproj is None else qproj
-        self._calls += 1
-        # a large catalogue every query: a page fault maps up to 16 neighbouring pages too, so the
-        # 1000 random rows of each query hold about 64 KB apiece until released
-        if self._calls % (1 if len(self.images) >= ann.ANN_MIN else RELEASE_EVERY) == 0:
-            self.release()
         seen = {}
 
         def cosines(bank: np.ndarray) -> np.ndarray:
@@ -333,7 +352,9 @@ def write(root: Path, name: str, side: "PhotoSide", images, which: np.ndarray, c
             stage_one = ann.build(np.load(tmp / files["tower.index"], mmap_mode="r"), tmp / "stage_one.faiss")
             seconds["stage one index"] = time.perf_counter() - started
         (tmp / "meta.json").write_text(json.dumps({**side.meta, **meta, "version": VERSION, "photos": len(which),
-                                                   "files": files, "stage_one": stage_one, "seconds": seconds}))
+                                                   "files": files, "stage_one": stage_one,
+                                                   "per_photo": sorted(f"{key}.npy" for key in writers),
+                                                   "seconds": seconds}))
         tmp.rename(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -77,6 +77,8 @@ def _onnx_runner(module, size: int, path: Path):
         _export(module, size, path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = os.cpu_count() or 1
+    # idle workers sleep instead of spinning: the decoding threads need the cores between batches
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
