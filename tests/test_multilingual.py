@@ -16,6 +16,7 @@ from ws_core.search import Searcher
 from tests.conftest import table
 
 RU_QUERIES = REPO_ROOT / "tests" / "data" / "ru_test_queries.tsv"
+RU_DEV = REPO_ROOT / "tests" / "data" / "ru_dev_descriptions.tsv"
 
 
 @pytest.mark.parametrize("text, english", [
@@ -144,6 +145,37 @@ def test_bench_russian_reads_identical_texts_as_english(runner, db, tmp_path):
     out = runner.invoke(main, ["bench", "russian", "--file", str(bad)])
     assert out.exit_code == 1
     assert out.output.strip().endswith(f"1 query ids of {bad} are not test queries here (e.g. not-a-query#0).")
+
+
+def test_russian_dev_file_translates_100_train_descriptions_none_of_a_test_photo():
+    with open(RU_DEV, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    with open(RU_QUERIES, encoding="utf-8", newline="") as f:
+        test_photos = {r["query_id"].split("#")[0] for r in csv.DictReader(f, delimiter="\t")}
+    assert len(rows) == 100 == len({r["text_id"] for r in rows})
+    assert not any(is_english(r["text"]) for r in rows)
+    assert not {r["text_id"].split("#")[0] for r in rows} & test_photos
+
+
+def test_bench_russian_map_places_identical_texts_on_their_originals(runner, db, tmp_path):
+    con = wsdb.connect_read_only(db)
+    described = table(con, "select text_id, text from texts where is_description order by text_id limit 5")
+    con.close()
+    same = tmp_path / "same.tsv"
+    same.write_text("text_id\ttext\n" + "".join(f"{t}\t{x}\n" for t, x in described), encoding="utf-8")
+    out = runner.invoke(main, ["bench", "russian-map", "--file", str(same)])
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["read", "as", "n", "R@1", "R@10", "MRR", "cosine"]
+    rows = [line.split()[-5:] for line in lines[2:]]
+    # the "translations" are the originals: both readings land alike
+    assert len(rows) == 2 and rows[0] == rows[1] and rows[0][0] == "5" and float(rows[0][-1]) > 0.5
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("text_id\ttext\nnot-a-text#0\tсобака\n", encoding="utf-8")
+    out = runner.invoke(main, ["bench", "russian-map", "--file", str(bad)])
+    assert out.exit_code == 1
+    assert out.output.strip().endswith(f"1 text ids of {bad} are not stored descriptions here (e.g. not-a-text#0).")
 
 
 def test_prepared_use_encoder_reads_as_the_package_does(tmp_path, monkeypatch):

@@ -340,6 +340,41 @@ def multilingual_benchmark(con, path: Path) -> list[tuple]:
     return out
 
 
+def map_dev_benchmark(con, path: Path) -> list[tuple]:
+    """Translations of stored descriptions (a text_id<TAB>text file; never test queries, so the map's
+    settings may be chosen on them) and their English originals, both through the multilingual map:
+    where each lands among every description's stored vector (R@1, R@10, MRR of its original) and its
+    mean cosine to the original."""
+    from .encoders.multilingual import load_map, use_encoder
+    from .search import active_model
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [(r["text_id"], r["text"]) for r in csv.DictReader(f, delimiter="\t")]
+    entry = active_model(con)
+    stored = con.execute("select t.text_id, t.text, e.vector from texts t join text_embeddings e "
+                         "on e.text_id = t.text_id and e.encoder = ? where t.is_description order by t.text_id",
+                         [entry["text_encoder"]]).fetchnumpy()
+    index = {str(t): i for i, t in enumerate(stored["text_id"])}
+    missing = [t for t, _ in rows if t not in index]
+    if missing:
+        raise WsError(f"{len(missing)} text ids of {path} are not stored descriptions here (e.g. {missing[0]}).")
+    cross_map = load_map(con, entry["text_encoder"])
+    if cross_map is None:
+        raise WsError("No multilingual map in this database: run `ws embed` first.")
+    vectors = np.stack(stored["vector"]).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
+    target = np.asarray([index[t] for t, _ in rows])
+    use = use_encoder()
+    out = []
+    for name, texts in (("english original, multilingual map", [str(stored["text"][i]) for i in target]),
+                        ("translation, multilingual map", [text for _, text in rows])):
+        sims = cross_map.apply(use.encode(texts)) @ vectors.T
+        own = sims[np.arange(len(rows)), target]
+        rank = (sims > own[:, None]).sum(axis=1) + 1
+        out.append((name, len(rows), f"{np.mean(rank <= 1):.3f}", f"{np.mean(rank <= 10):.3f}",
+                    f"{np.mean(1 / rank):.3f}", f"{own.mean():.3f}"))
+    return out
+
+
 def reader_loop(db: str, stop: str, out: str) -> None:
     """One reader process of `ws bench readers` (and its test): open, read one state, close, until the
     stop file appears; then write what it saw to `out` (JSON)."""

@@ -439,6 +439,28 @@ def bench_russian(path, db):
     _table(rows, ("queries read as", "n", "R@1", "R@5", "R@10", "MRR"))
 
 
+@bench.command("russian-map")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=REPO_ROOT / "tests" / "data" / "ru_dev_descriptions.tsv", show_default=True,
+              help="text_id<TAB>text: translations of stored descriptions (the shipped file: 100 train "
+                   "descriptions of with-sense in Russian).")
+@db_option
+@user_errors
+def bench_russian_map(path, db):
+    """The multilingual map on translations of train descriptions, never test queries (so its
+    settings may be chosen here): how near each lands to its English original's stored vector among
+    every description's, beside the original itself through the map."""
+    from .. import db as wsdb
+    from ..bench import map_dev_benchmark
+    from ..config import resolve_db
+    con = wsdb.connect_read_only(resolve_db(db))
+    try:
+        rows = map_dev_benchmark(con, path)
+    finally:
+        con.close()
+    _table(rows, ("read as", "n", "R@1", "R@10", "MRR", "cosine"))
+
+
 @bench.command("policy")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="One query a line (default: the shipped labelled queries).")
