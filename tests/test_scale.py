@@ -104,7 +104,7 @@ def test_bench_scale_runs_every_stage_and_fits_growth(runner, db):
         "score 20 queries (two stages)", "peak RSS, GB", "peak RSS after synthetic photos (stand-in for embed), GB",
         "peak RSS after pack: transfer neighbours, projections, GB", "peak RSS after policy: pixel flags, GB",
         "peak RSS after score 20 queries (two stages), GB", "peak RSS after search, GB", "search p50 / p95, ms",
-        "stage one: recall of the exact top 1000 (lists scanned)", "photos flagged by the pixel classifier",
+        "search parts p50 (query check / encoder / stage one / re-rank), ms", "stage one: recall of the exact top 1000 (lists scanned)", "photos flagged by the pixel classifier",
         "score rows written"]
     cells = {line.split("  ")[0]: re.split(r"\s{2,}", line.strip())[1:] for line in lines[2:]}
     flagged = [int(c.replace(",", "")) for c in cells["photos flagged by the pixel classifier"]]
@@ -112,6 +112,9 @@ def test_bench_scale_runs_every_stage_and_fits_growth(runner, db):
     assert rows == [20 * min(1000, n - f) for n, f in zip((1500, 3000), flagged)]
     assert re.fullmatch(r"-?\d+\.\d\d", cells["pack: transfer neighbours, projections"][2])
     assert cells["stage one: recall of the exact top 1000 (lists scanned)"] == ["exact", "exact"]
+    parts = [[float(ms) for ms in c.split(" / ")] for c in cells["search parts p50 (query check / encoder / "
+                                                                 "stage one / re-rank), ms"]]
+    assert all(len(p) == 4 and all(ms > 0 for ms in p) for p in parts)
     bad = runner.invoke(main, ["bench", "scale", "--photos", "500"])
     assert bad.exit_code == 2 and "every size must be above 1000" in bad.output
     active = runner.invoke(main, ["bench", "scale", "--photos", "2000", "--queries", "5"])

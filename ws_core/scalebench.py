@@ -143,6 +143,25 @@ def run_size(db: Path, n: int, queries: int, work: Path, model: str | None = Non
         if len(latency) == 100:
             break
     out["search ms"] = [float(np.percentile(latency, 50)), float(np.percentile(latency, 95))]
+    # the same queries again, each part of a search timed alone (Searcher.search's steps)
+    parts = {"query check": [], "encoder": [], "stage one": [], "re-rank": []}
+    for text in texts:
+        t0 = time.perf_counter()
+        decision = searcher.check(text)
+        if decision.is_child and searcher.rule:
+            continue
+        t1 = time.perf_counter()
+        vector = searcher.encoder.encode([text])[0]
+        t2 = time.perf_counter()
+        qproj = pack.projections(vector)
+        photos = searcher.candidates(qproj[0][:pack.tower.index.shape[1]])
+        t3 = time.perf_counter()
+        pack.score(vector, text, photos, qproj)
+        for part, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3)):
+            parts[part].append(seconds * 1000)
+        if len(parts["re-rank"]) == 100:
+            break
+    out["search parts ms"] = {part: float(np.median(ms)) for part, ms in parts.items()}
     peaks["search"] = _peak_gb()
     out["seconds"], out["peak after"] = times, peaks
     return out

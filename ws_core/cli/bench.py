@@ -314,6 +314,8 @@ def scale(photos, queries, model, work, db):
         rows.append((f"peak RSS after {stage}, GB",
                      *[f"{r['peak after'][stage]:.2f}" if stage in r["peak after"] else "-" for r in results], ""))
     rows.append(("search p50 / p95, ms", *[f"{r['search ms'][0]:.1f} / {r['search ms'][1]:.1f}" for r in results], ""))
+    rows.append((f"search parts p50 ({' / '.join(results[0]['search parts ms'])}), ms",
+                 *[" / ".join(f"{ms:.1f}" for ms in r["search parts ms"].values()) for r in results], ""))
     rows.append(("stage one: recall of the exact top 1000 (lists scanned)",
                  *[f"{r['stage one']['recall']:.3f} ({r['stage one']['nprobe']}/{r['stage one']['nlist']})"
                    if r.get("stage one") else "exact" for r in results], ""))
