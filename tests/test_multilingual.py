@@ -124,14 +124,7 @@ def test_russian_translations_file_covers_100_test_queries():
 
 
 def test_bench_russian_reads_identical_texts_as_english(runner, db, tmp_path):
-    con = wsdb.connect_read_only(db)
-    queries = table(con, "select text_id, text from texts where is_test_query order by text_id limit 12")
-    con.close()
-    same = tmp_path / "same.tsv"
-    same.write_text("query_id\ttext\n" + "".join(f"{q}\t{t}\n" for q, t in queries), encoding="utf-8")
-    out = runner.invoke(main, ["bench", "russian", "--file", str(same)])
-    assert out.exit_code == 0, out.output
-    lines = out.stdout.splitlines()
+    lines = _bench_stored(runner, db, tmp_path, "russian", "query_id", "is_test_query", 12)
     assert lines[0].split() == ["queries", "read", "as", "n", "R@1", "R@5", "R@10", "MRR"]
     rows = [line.split()[-5:] for line in lines[2:]]
     assert [line.split("  ")[0] for line in lines[2:]] == [
@@ -140,9 +133,8 @@ def test_bench_russian_reads_identical_texts_as_english(runner, db, tmp_path):
     # English "translations" read by the English encoder, or routed to it, rank as the stored queries
     assert len(rows) == 4 and rows[0] == rows[2] == rows[3] and rows[0][0] == "12"
 
-    bad = tmp_path / "bad.tsv"
-    bad.write_text("query_id\ttext\nnot-a-query#0\tсобака\n", encoding="utf-8")
-    out = runner.invoke(main, ["bench", "russian", "--file", str(bad)])
+    bad = _tsv(tmp_path / "bad.tsv", "query_id", [("not-a-query#0", "собака")])
+    out = _bench(runner, "russian", bad)
     assert out.exit_code == 1
     assert out.output.strip().endswith(f"1 query ids of {bad} are not test queries here (e.g. not-a-query#0).")
 
@@ -158,24 +150,35 @@ def test_russian_dev_file_translates_100_train_descriptions_none_of_a_test_photo
 
 
 def test_bench_russian_map_places_identical_texts_on_their_originals(runner, db, tmp_path):
-    con = wsdb.connect_read_only(db)
-    described = table(con, "select text_id, text from texts where is_description order by text_id limit 5")
-    con.close()
-    same = tmp_path / "same.tsv"
-    same.write_text("text_id\ttext\n" + "".join(f"{t}\t{x}\n" for t, x in described), encoding="utf-8")
-    out = runner.invoke(main, ["bench", "russian-map", "--file", str(same)])
-    assert out.exit_code == 0, out.output
-    lines = out.stdout.splitlines()
+    lines = _bench_stored(runner, db, tmp_path, "russian-map", "text_id", "is_description", 5)
     assert lines[0].split() == ["read", "as", "n", "R@1", "R@10", "MRR", "cosine"]
     rows = [line.split()[-5:] for line in lines[2:]]
     # the "translations" are the originals: both readings land alike
     assert len(rows) == 2 and rows[0] == rows[1] and rows[0][0] == "5" and float(rows[0][-1]) > 0.5
 
-    bad = tmp_path / "bad.tsv"
-    bad.write_text("text_id\ttext\nnot-a-text#0\tсобака\n", encoding="utf-8")
-    out = runner.invoke(main, ["bench", "russian-map", "--file", str(bad)])
+    bad = _tsv(tmp_path / "bad.tsv", "text_id", [("not-a-text#0", "собака")])
+    out = _bench(runner, "russian-map", bad)
     assert out.exit_code == 1
     assert out.output.strip().endswith(f"1 text ids of {bad} are not stored descriptions here (e.g. not-a-text#0).")
+
+
+def _tsv(path, key, rows):
+    path.write_text(f"{key}\ttext\n" + "".join(f"{k}\t{t}\n" for k, t in rows), encoding="utf-8")
+    return path
+
+
+def _bench(runner, command, path):
+    return runner.invoke(main, ["bench", command, "--file", str(path)])
+
+
+def _bench_stored(runner, db, tmp_path, command, key, kind, n):
+    """The benchmark on n stored texts of a kind given as their own translations: its output lines."""
+    con = wsdb.connect_read_only(db)
+    rows = table(con, f"select text_id, text from texts where {kind} order by text_id limit {n}")
+    con.close()
+    out = _bench(runner, command, _tsv(tmp_path / "same.tsv", key, rows))
+    assert out.exit_code == 0, out.output
+    return out.stdout.splitlines()
 
 
 def test_prepared_use_encoder_reads_as_the_package_does(tmp_path, monkeypatch):

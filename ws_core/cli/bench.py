@@ -430,15 +430,8 @@ def bench_startup(runs):
 def bench_russian(path, db):
     """Translated test queries against the test photos (rule off), read by the English encoder and
     by the multilingual map, beside the same queries in English: R@1/5/10, MRR."""
-    from .. import db as wsdb
     from ..bench import multilingual_benchmark
-    from ..config import resolve_db
-    con = wsdb.connect_read_only(resolve_db(db))
-    try:
-        rows = multilingual_benchmark(con, path)
-    finally:
-        con.close()
-    _table(rows, ("queries read as", "n", "R@1", "R@5", "R@10", "MRR"))
+    _table(_read_only(db, multilingual_benchmark, path), ("queries read as", "n", "R@1", "R@5", "R@10", "MRR"))
 
 
 @bench.command("russian-map")
@@ -452,15 +445,19 @@ def bench_russian_map(path, db):
     """The multilingual map on translations of train descriptions, never test queries (so its
     settings may be chosen here): how near each lands to its English original's stored vector among
     every description's, beside the original itself through the map."""
-    from .. import db as wsdb
     from ..bench import map_dev_benchmark
+    _table(_read_only(db, map_dev_benchmark, path), ("read as", "n", "R@1", "R@10", "MRR", "cosine"))
+
+
+def _read_only(db, benchmark, *args):
+    """A benchmark's rows from the database opened read-only (closed whatever happens)."""
+    from .. import db as wsdb
     from ..config import resolve_db
     con = wsdb.connect_read_only(resolve_db(db))
     try:
-        rows = map_dev_benchmark(con, path)
+        return benchmark(con, *args)
     finally:
         con.close()
-    _table(rows, ("read as", "n", "R@1", "R@10", "MRR", "cosine"))
 
 
 @bench.command("policy")
