@@ -103,9 +103,12 @@ def run_policy(con: duckdb.DuckDBPyConnection, image_encoder: str = "effnet-lite
                              m.example_hard.tolist(), meaning.labelled_sha256()])
             if linear:
                 con.execute("insert into policy_pixel_models (job_run_id, image_encoder, feature_mean, "
-                            "feature_scale, coef, intercept, threshold) values (?, ?, ?, ?, ?, ?, ?)",
+                            "feature_scale, coef, intercept, threshold, knn_weight, knn_k, knn_temperature, "
+                            "knn_images, knn_labels) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [run.run_id, image_version, linear["feature_mean"], linear["feature_scale"],
-                             linear["coef"], linear["intercept"], linear["threshold"]])
+                             linear["coef"], linear["intercept"], linear["threshold"], linear["knn_weight"],
+                             linear["knn_k"], linear["knn_temperature"], linear["knn_images"],
+                             linear["knn_labels"]])
         run.rows_in = len(texts)
         run.rows_out = len(flags)
     if folder is not None:
@@ -161,7 +164,7 @@ def _pixel_flags(con, image_version, described, texts, params, log, folder: Path
     train = np.array([i in by_photo.index for i in images])
     labels = np.array([bool(by_photo.get(i, False)) for i in images])
     try:
-        clf = pixel_model.fit(features[train], labels[train], params)
+        clf = pixel_model.fit(features[train], labels[train], params, [im for im, t in zip(images, train) if t])
     except ValueError as exc:
         log(f"pixel classifier not trained: {exc}")
         return [], {}, None, None
@@ -171,7 +174,7 @@ def _pixel_flags(con, image_version, described, texts, params, log, folder: Path
         prob, n, reused = flag_parts(images, features, clf.linear(), folder, address, log=log)
         note = f"engine ray: pixel flags in {n} parts ({reused} from an earlier run)"
     else:
-        prob = clf.predict_proba(features)
+        prob = clf.predict_proba(features, images)
     flagged = prob >= clf.threshold
     rows = [("photo", images[i], "pixels", float(prob[i]),
              f"classifier p={prob[i]:.3f} >= threshold {clf.threshold:.3f} (out-of-fold recall "

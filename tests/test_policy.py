@@ -1,5 +1,6 @@
 import functools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from jobs.embed import run_embed
 from jobs.ingest import run_ingest
 from jobs.policy import run_policy
+from ws_core import db as wsdb
 from ws_core import policy
 from ws_core.cli import main
 from ws_core.policy import pixels
@@ -279,6 +281,42 @@ def test_pixel_classifier_reaches_its_recall_target():
     assert ((clf.predict_proba(x) >= clf.threshold)[y]).mean() >= 0.9
 
 
+def test_neighbour_vote_is_the_softmax_weighted_share_and_leaves_a_photo_out():
+    bank = pixels.unit_rows(np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], dtype=np.float64))
+    labels = np.array([True, True, False, False])
+    z = np.array([[1.0, 0.05]])
+    sims = bank @ pixels.unit_rows(z)[0]
+    w = np.exp((sims[:2] - 1) / 0.5)              # k = 2: the two child photos are nearest
+    np.testing.assert_allclose(pixels.neighbour_votes(z, bank, labels, 2, 0.5), [1.0])
+    np.testing.assert_allclose(pixels.neighbour_votes(z, bank, labels, 3, 0.5),
+                               [w.sum() / (w.sum() + np.exp((sims[3] - 1) / 0.5))])
+    # the first bank photo itself: left out, its neighbours are the second child and a non-child
+    own = pixels.neighbour_votes(bank[:1], bank, labels, 2, 0.5, own=np.array([0]))
+    s1, s3 = bank[1] @ bank[0], bank[3] @ bank[0]
+    np.testing.assert_allclose(own, [np.exp((s1 - 1) / 0.5) / (np.exp((s1 - 1) / 0.5) + np.exp((s3 - 1) / 0.5))])
+
+
+def test_pixel_classifier_mixes_in_the_neighbours_where_one_hyperplane_cannot_separate():
+    """Children in two opposite clusters: a regression finds no direction, the neighbours do, and
+    out-of-fold AUC picks them; the stored numbers give the classifier's own probabilities."""
+    rng = np.random.default_rng(0)
+    centre = np.where(rng.random(400) < 0.5, 1.0, -1.0)[:, None] * np.r_[3.0, np.zeros(9)]
+    y = rng.random(400) < 0.5
+    x = np.where(y[:, None], centre, centre[:, ::-1]) + rng.normal(size=(400, 10))
+    names = [f"p{i}.jpg" for i in range(400)]
+    clf = pixels.fit(x, y, pixels.PixelParams(recall_target=0.9, knn_weights=(0.0, 0.5, 1.0)), names)
+    m = clf.metrics
+    assert m["knn_weight"] > 0 and m["cv_auc"] > m["cv_auc_regression"] + 0.2 and m["cv_auc_neighbours"] > 0.9
+    stored = clf.linear()
+    assert stored["knn_images"] == names and stored["knn_labels"] == y.tolist()
+    np.testing.assert_allclose(pixels.probability(stored, x[:50], names[:50]), clf.predict_proba(x[:50], names[:50]))
+    # a photo of the bank is not its own neighbour: outside the bank its vote counts itself
+    inside, outside = pixels.probability(stored, x[:50], names[:50]), pixels.probability(stored, x[:50])
+    assert (np.abs(inside - outside) > 1e-6).any()
+    child = y[:50]
+    assert (outside[child] >= inside[child] - 1e-12).all() and (outside[~child] <= inside[~child] + 1e-12).all()
+
+
 def test_pixel_classifier_needs_both_classes():
     with pytest.raises(ValueError, match="need at least 2 described photos with and without children"):
         pixels.fit(np.zeros((5, 3)), np.array([1, 0, 0, 0, 0], dtype=bool))
@@ -290,6 +328,36 @@ def flagged(con, sample):
     run_embed(con, "fake-image", "fake-text")
     result = run_policy(con, "fake-image", log=lambda m: None)
     return con, result
+
+
+def test_stored_pixel_model_reads_its_neighbours_back_and_gives_the_flags(flagged):
+    """A run with the neighbours' vote forced in: the stored classifier, its neighbours' vectors read
+    back from image_embeddings, gives every photo the probability its flag was written with."""
+    con, _ = flagged
+    run_policy(con, "fake-image", pixels.PixelParams(knn_weights=(0.5,)), force=True, log=lambda m: None)
+    (version,), = table(con, "select distinct encoder from image_embeddings")
+    model = policy.pixel_model(con, version)
+    assert model["knn_weight"] == 0.5 and len(model["knn_bank"]) == len(model["knn_images"]) > 0
+    assert len(model["knn_labels"]) == len(model["knn_images"])
+    rows = table(con, "select image, vector from image_embeddings order by image")
+    images, features = [im for im, _ in rows], np.array([v for _, v in rows], dtype=np.float32)
+    prob = policy.pixel_probability(model, features, images)
+    stored = dict(table(con, "select entity_id, score from policy_flags where source = 'pixels'"))
+    assert {im for im, p in zip(images, prob) if p >= model["threshold"]} == set(stored)
+    np.testing.assert_allclose([prob[images.index(im)] for im in stored], list(stored.values()), atol=1e-6)  # float[] columns
+
+
+def test_policy_run_neighbours_mixes_them_in_and_says_how_much(runner, db):
+    out = runner.invoke(main, ["policy", "run", "--neighbours", "--force"])
+    assert out.exit_code == 0, out.output
+    line = next(line for line in out.stdout.splitlines() if line.startswith("pixel classifier:"))
+    weight = re.search(r"\(regression 0\.\d{3}, neighbours 0\.\d{3}, their weight (0\.0|0\.5|1\.0)\)$", line)
+    assert weight, line
+    con = wsdb.connect_read_only(db)
+    (stored,), = table(con, "select m.knn_weight from policy_pixel_models m join policy_runs r using (job_run_id) "
+                            "order by r.finished_at desc limit 1")
+    con.close()
+    assert stored == float(weight.group(1))
 
 
 def test_policy_job_flags_queries_descriptions_and_pixels(flagged):

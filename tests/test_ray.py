@@ -128,6 +128,7 @@ def test_ray_scores_are_the_local_engines_and_a_killed_load_keeps_the_old_rows(d
 
 def test_ray_pixel_flags_are_the_local_ones(db, tmp_path, monkeypatch, local_ray):
     from jobs.policy import run_policy
+    from ws_core.policy.pixels import PixelParams
     monkeypatch.setattr(distributed, "PART_FLAGS", 20)
     con = wsdb.connect(db)
     flags = "select entity_id, score from policy_flags where source = 'pixels' order by entity_id"
@@ -140,6 +141,15 @@ def test_ray_pixel_flags_are_the_local_ones(db, tmp_path, monkeypatch, local_ray
     assert table(con, "select message from job_runs where job = 'policy' order by started_at desc limit 1") == [
         (f"engine ray: pixel flags in {-(-n_photos // 20)} parts (0 from an earlier run)",)]
     assert not (tmp_path / "parts" / "pixel-flags").exists()
+    # with the neighbours' vote: each part knows its photos' names, so a described photo is left out
+    # of its own neighbourhood as locally
+    params = PixelParams(knn_weights=(0.5,))
+    run_policy(con, params=params, force=True, log=lambda m: None)
+    want = table(con, flags)
+    run_policy(con, params=params, force=True, log=lambda m: None, engine="ray", parts=tmp_path / "parts")
+    got = table(con, flags)
+    assert [g[0] for g in got] == [w[0] for w in want] and len(want) > 0
+    np.testing.assert_allclose([g[1] for g in got], [w[1] for w in want], atol=1e-6, rtol=0)
     con.close()
 
 

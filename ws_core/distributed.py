@@ -124,15 +124,15 @@ class PartFlagger(PartWriter):
     def __init__(self, folder: str, shared: list, model: dict):
         super().__init__(folder)
         import ray
-        self.features, self.model = ray.get(shared[0]), model
+        self.features, self.images, self.model = ray.get(shared[0]), ray.get(shared[1]), model
 
     def compute(self, row: dict):
         import pyarrow as pa
 
         from .policy.pixels import probability
         a, b = int(row["start"]), int(row["stop"])
-        return pa.table({"row": pa.array(np.arange(a, b), pa.int64()),
-                         "prob": pa.array(probability(self.model, self.features[a:b]), pa.float64())})
+        prob = probability(self.model, self.features[a:b], self.images[a:b])
+        return pa.table({"row": pa.array(np.arange(a, b), pa.int64()), "prob": pa.array(prob, pa.float64())})
 
 
 def parts_folder(parts: Path | None, name: str) -> Path:
@@ -227,12 +227,13 @@ def flag_parts(images: list[str], features: np.ndarray, model: dict, folder: Pat
     import pyarrow.parquet as pq
     import ray
     key = tuple(np.asarray(model[k], dtype=np.float64) for k in ("feature_mean", "feature_scale", "coef")) + (
-        model["intercept"],)
+        model["intercept"], model.get("knn_weight", 0.0), model.get("knn_k"), model.get("knn_temperature"),
+        "\n".join(model.get("knn_images", [])), np.asarray(model.get("knn_labels", []), dtype=bool))
     bounds = [(a, min(a + PART_FLAGS, len(images))) for a in range(0, len(images), PART_FLAGS)]
     rows = [{"part": part_name(*key, "\n".join(images[a:b]), features[a:b]), "start": a, "stop": b}
             for a, b in bounds]
-    paths, reused = run_parts(rows, PartFlagger, lambda: ([ray.put(features)], model), folder, address,
-                              workers, log, "parts of photos")
+    paths, reused = run_parts(rows, PartFlagger, lambda: ([ray.put(features), ray.put(images)], model),
+                              folder, address, workers, log, "parts of photos")
     prob = np.empty(len(images))
     for path in paths:
         part = pq.read_table(path)

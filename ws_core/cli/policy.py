@@ -91,15 +91,19 @@ def check_cmd(text, texts_file, lang, region, as_json, db):
               type=click.Choice(list(IMAGE_VERSIONS)), help="Photo vectors for the pixel classifier.")
 @click.option("--recall", type=click.FloatRange(0.5, 1.0), default=PixelParams.recall_target,
               show_default=True, help="Out-of-fold recall the pixel threshold must reach.")
+@click.option("--neighbours", is_flag=True,
+              help="Let out-of-fold AUC mix the labels of each photo's nearest described photos into the "
+                   "pixel classifier (off: the regression alone).")
 @click.option("--force", is_flag=True, help="Rebuild the flags even when nothing changed.")
 @engine_options("the pixel flags computed")
 @db_option
 @user_errors
-def run_cmd(image_enc, recall, force, engine, address, db):
+def run_cmd(image_enc, recall, neighbours, force, engine, address, db):
     """Flag queries and photos (descriptions, pixels); rebuilt only when inputs changed."""
+    params = PixelParams(recall_target=recall, knn_weights=(0.0, 0.5, 1.0) if neighbours else (0.0,))
     with _writer(db) as con:
         from jobs.policy import run_policy
-        result = run_policy(con, image_enc, PixelParams(recall_target=recall), force,
+        result = run_policy(con, image_enc, params, force,
                             log=lambda m: click.echo(m, err=True), engine=engine,
                             parts=artifacts_dir(db) / "ray-parts", address=address)
     if result.run_id is None:
@@ -110,7 +114,9 @@ def run_cmd(image_enc, recall, force, engine, address, db):
     m = result.metrics
     if "threshold" in m:
         click.echo(f"pixel classifier: threshold {m['threshold']:.3f}, out-of-fold recall "
-                   f"{m['cv_recall']:.3f}, precision {m['cv_precision']:.3f}, AUC {m['cv_auc']:.3f}")
+                   f"{m['cv_recall']:.3f}, precision {m['cv_precision']:.3f}, AUC {m['cv_auc']:.3f}"
+                   + (f" (regression {m['cv_auc_regression']:.3f}, neighbours {m['cv_auc_neighbours']:.3f}, "
+                      f"their weight {m['knn_weight']:.1f})" if "cv_auc_neighbours" in m else ""))
     if "test_recall" in m:
         click.echo(f"test photos (labels from their queries): recall {m['test_recall']:.3f}, "
                    f"precision {m['test_precision']:.3f} ({m['test_flagged']} flagged, "

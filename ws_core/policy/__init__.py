@@ -70,18 +70,35 @@ def hidden_photos(con, region: str | None = None) -> dict[str, str]:
 
 
 def pixel_model(con, image_encoder: str) -> dict | None:
-    """The newest policy run's pixel classifier for this encoder's vectors, as plain numbers."""
-    row = con.execute("select m.feature_mean, m.feature_scale, m.coef, m.intercept, m.threshold "
+    """The newest policy run's pixel classifier for this encoder's vectors, as plain numbers, with its
+    neighbours' vectors read back by name (a neighbour no longer stored is left out)."""
+    keys = ["feature_mean", "feature_scale", "coef", "intercept", "threshold", "knn_weight", "knn_k",
+            "knn_temperature", "knn_images", "knn_labels"]
+    row = con.execute(f"select {', '.join('m.' + k for k in keys)} "
                       "from policy_pixel_models m join policy_runs r using (job_run_id) "
                       "where m.image_encoder = ? order by r.finished_at desc limit 1", [image_encoder]).fetchone()
     if row is None:
         return None
-    return dict(zip(["feature_mean", "feature_scale", "coef", "intercept", "threshold"], row))
+    model = dict(zip(keys, row))
+    if model["knn_weight"]:
+        import numpy as np
+
+        from .pixels import unit_rows
+        got = con.execute("select image, vector from image_embeddings where encoder = ? and image in "
+                          "(select unnest(?::varchar[]))", [image_encoder, model["knn_images"]]).fetchnumpy()
+        stored = dict(zip((str(im) for im in got["image"]), got["vector"]))     # column-wise: no Python floats
+        keep = [i for i, im in enumerate(model["knn_images"]) if im in stored]
+        vectors = np.stack([stored[model["knn_images"][i]] for i in keep]).astype(np.float32)
+        model["knn_images"] = [model["knn_images"][i] for i in keep]
+        model["knn_labels"] = [model["knn_labels"][i] for i in keep]
+        model["knn_bank"] = unit_rows((vectors - np.asarray(model["feature_mean"]))
+                                      / np.asarray(model["feature_scale"]))
+    return model
 
 
-def pixel_probability(model: dict, features):
+def pixel_probability(model: dict, features, images: list[str] | None = None):
     from .pixels import probability
-    return probability(model, features)
+    return probability(model, features, images)
 
 
 def query_lang(text: str, lang: str | None = None) -> str:
