@@ -117,23 +117,30 @@ def fit(features: np.ndarray, labels: np.ndarray, params: PixelParams | None = N
             best = (auc, c, oof)
     lr_auc, c, lr_oof = best
     # the neighbours' vote out of fold: each fold's photos against the other folds' (standardised as
-    # the regression standardises)
-    z = (features - features.mean(axis=0)) / np.maximum(features.std(axis=0), 1e-12)
+    # the regression standardises); only when a weight may give it a say
+    metrics = {"cv_auc_regression": lr_auc}
     votes = np.zeros(len(labels))
-    for train, held in cv.split(features, labels) if any(params.knn_weights) else ():
-        votes[held] = neighbour_votes(z[held], unit_rows(z[train]), labels[train], params.knn_k,
-                                      params.knn_temperature)
-    auc, weight, oof = max(((roc_auc_score(labels, (1 - w) * lr_oof + w * votes), w, (1 - w) * lr_oof + w * votes)
-                            for w in params.knn_weights), key=lambda t: t[0])
+    if any(params.knn_weights):
+        z = (features - features.mean(axis=0)) / np.maximum(features.std(axis=0), 1e-12)
+        for train, held in cv.split(features, labels):
+            votes[held] = neighbour_votes(z[held], unit_rows(z[train]), labels[train], params.knn_k,
+                                          params.knn_temperature)
+        metrics["cv_auc_neighbours"] = roc_auc_score(labels, votes)
+    mixes = [(w, (1 - w) * lr_oof + w * votes) for w in params.knn_weights]
+    auc, weight, oof = max(((roc_auc_score(labels, m), w, m) for w, m in mixes), key=lambda t: t[0])
     thr = threshold_for_recall(oof, labels, params.recall_target)
     flagged = oof >= thr
-    metrics = {"cv_auc": auc, "cv_auc_regression": lr_auc, "knn_weight": weight,
-               **({"cv_auc_neighbours": roc_auc_score(labels, votes)} if any(params.knn_weights) else {}), "c": c, "threshold": thr, "folds": folds, "n_train": len(labels),
-               "n_train_child": n_pos, "cv_recall": float(flagged[labels].mean()),
-               "cv_precision": float(labels[flagged].mean())}
+    metrics |= {"cv_auc": auc, "knn_weight": weight, "c": c, "threshold": thr, "folds": folds,
+                "n_train": len(labels), "n_train_child": n_pos, "cv_recall": float(flagged[labels].mean()),
+                "cv_precision": float(labels[flagged].mean())}
     model = _model(c).fit(features, labels)
+    # the neighbours are kept (and stored, and shipped to Ray workers) only when they have a say
+    voting = weight > 0
     scaler = model[0]
     knn = {"weight": weight, "k": params.knn_k, "temperature": params.knn_temperature,
-           "bank": unit_rows((features - scaler.mean_) / scaler.scale_), "labels": labels.tolist(),
-           "images": list(images) if images is not None else [f"#{i}" for i in range(len(labels))]}
+           "bank": (unit_rows((features - scaler.mean_) / scaler.scale_) if voting
+                    else np.zeros((0, features.shape[1]), dtype=np.float32)),
+           "labels": labels.tolist() if voting else [],
+           "images": ((list(images) if images is not None else [f"#{i}" for i in range(len(labels))])
+                      if voting else [])}
     return PixelClassifier(model, thr, metrics, knn)
