@@ -166,10 +166,11 @@ MIN_MAP_TEXTS = 50   # fewer English descriptions than this fit no multilingual 
 
 
 def _fit_text_map(con, text_version: str, use, run_id: str) -> int:
-    """The multilingual map into this text encoder's space, fitted once per encoder pair on a fixed
-    sample of English descriptions (ws_core/encoders/multilingual.py); returns the texts fitted on."""
+    """The multilingual map into this text encoder's space and its glossary, fitted once per encoder
+    pair on a fixed sample of English descriptions (ws_core/encoders/multilingual.py); a map stored
+    before the glossary existed is fitted again. Returns the texts fitted on."""
     from ws_core.encoders import multilingual as ml
-    if con.execute("select 1 from text_maps where source_encoder = ? and target_encoder = ?",
+    if con.execute("select 1 from text_maps where source_encoder = ? and target_encoder = ? and words is not null",
                    [ml.USE_VERSION, text_version]).fetchone():
         return 0
     described = con.execute("select t.text_id, t.text from texts t join text_embeddings e using (text_id) "
@@ -182,12 +183,20 @@ def _fit_text_map(con, text_version: str, use, run_id: str) -> int:
                          "join text_embeddings e using (text_id) where e.encoder = ? order by s.n",
                          [ids, text_version]).fetchnumpy()["vector"]
     use = use or ml.use_encoder()
-    vectors = [use.encode([english[i] for i in ids[a:a + 256]])
-               for a in tqdm(range(0, len(ids), 256), desc="multilingual map", unit="batch", disable=None)]
-    fitted = ml.CrossLingualMap.fit(np.vstack(vectors), np.stack(target).astype(np.float32))
+    words = ml.glossary([english[i] for i in ids])
+    texts = [english[i] for i in ids] + words
+    vectors = np.vstack([np.atleast_2d(use.encode(texts[a:a + 256]))
+                         for a in tqdm(range(0, len(texts), 256), desc="multilingual map", unit="batch",
+                                       disable=None)])
+    fitted = ml.CrossLingualMap.fit(vectors[:len(ids)], np.stack(target).astype(np.float32))
+    word_vectors = vectors[len(ids):].astype("<f2").tobytes()
     with transaction(con):
+        con.execute("delete from text_maps where source_encoder = ? and target_encoder = ?",
+                    [ml.USE_VERSION, text_version])
         con.execute("insert into text_maps (source_encoder, target_encoder, dims, weights, bias, alpha, "
-                    "n_texts, heldout_cosine, job_run_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "n_texts, heldout_cosine, job_run_id, words, word_vectors) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [ml.USE_VERSION, text_version, fitted.weights.shape[1], fitted.weights.ravel().tolist(),
-                     fitted.bias.tolist(), fitted.alpha, fitted.n_texts, fitted.heldout_cosine, run_id])
+                     fitted.bias.tolist(), fitted.alpha, fitted.n_texts, fitted.heldout_cosine, run_id,
+                     words, word_vectors])
     return fitted.n_texts

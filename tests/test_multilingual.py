@@ -76,16 +76,76 @@ def test_query_encoder_routes_english_to_the_text_encoder_and_the_rest_through_t
 def test_embed_fits_the_map_once_on_english_descriptions(db):
     con = wsdb.connect(db)
     n_desc, = table(con, "select count(*) from texts where is_description")[0]
-    rows = table(con, "select source_encoder, target_encoder, dims, len(weights), len(bias), n_texts from text_maps")
-    assert rows == [(ml.USE_VERSION, "minilm-l6-v2/v1", 384, 512 * 384, 384, min(n_desc, ml.MAP_TEXTS))]
+    rows = table(con, "select source_encoder, target_encoder, dims, len(weights), len(bias), n_texts, "
+                      "octet_length(word_vectors) = 2 * 512 * len(words) from text_maps")
+    assert rows == [(ml.USE_VERSION, "minilm-l6-v2/v1", 384, 512 * 384, 384, min(n_desc, ml.MAP_TEXTS), True)]
     use = _Fixed(512, 0.0)
     again = run_embed(con, "effnet-lite2", "minilm-l6", use=use)
     assert (again.photos, again.texts) == (0, 0) and use.seen == []     # fitted once per encoder pair
     assert table(con, "select count(*) from text_maps") == [(1,)]
     stored = ml.load_map(con, "minilm-l6-v2/v1")
+    described = [t for (t,) in table(con, "select text from texts where is_description")]
     con.close()
     assert stored.weights.shape == (512, 384) and stored.alpha in ml.MAP_ALPHAS
     assert 0.3 < stored.heldout_cosine < 1
+    # the glossary: the sample's common description words, with their USE-m vectors (float16)
+    assert sorted(stored.words) == sorted(ml.glossary(described)) and {"dog", "man"} <= set(stored.words)
+    np.testing.assert_allclose(stored.word_vectors[stored.words.index("dog")],
+                               ml.use_encoder().encode(["dog"])[0], atol=2e-3)
+
+
+def test_embed_fits_again_a_map_stored_without_its_glossary(db):
+    con = wsdb.connect(db)
+    before = ml.load_map(con, "minilm-l6-v2/v1")
+    con.execute("update text_maps set words = null, word_vectors = null")
+    old = ml.load_map(con, "minilm-l6-v2/v1")
+    assert old.words == [] and old.word_vectors is None
+    assert QueryEncoder(_Fixed(384, 1.0), old, _Fixed(512, 0.5)).encode(["собака"]).shape == (1, 384)
+    run_embed(con, "effnet-lite2", "minilm-l6")
+    after = ml.load_map(con, "minilm-l6-v2/v1")
+    con.close()
+    assert after.words == before.words
+    np.testing.assert_allclose(after.weights, before.weights, atol=1e-5)
+    np.testing.assert_array_equal(after.word_vectors, before.word_vectors)
+
+
+def test_glossary_keeps_words_of_three_texts_or_more():
+    texts = ["A dog runs.", "the dog, the dog", "Dog and cat", "a cat 42 42 42", "cat x", "собака dog"]
+    assert ml.glossary(texts) == ["dog", "cat"]         # "the" in 2 texts; numbers, single letters, Cyrillic out
+
+
+class _Words:
+    """USE-m stand-in: a fixed unit vector per known word, zeros for any other text."""
+
+    def __init__(self, table):
+        self.table = {w: np.asarray(v, dtype=np.float32) for w, v in table.items()}
+
+    def encode(self, texts):
+        return np.stack([self.table.get(t, np.zeros(3, np.float32)) for t in texts])
+
+
+def test_gloss_puts_the_nearest_english_word_for_each_foreign_word():
+    use = _Words({"собака": [0.9, 0.1, 0], "бежит": [0.1, 0.9, 0], "траве": [0, 0.2, 0.9]})
+    cross = CrossLingualMap(np.eye(3, dtype=np.float32), np.zeros(3, np.float32), 1.0, 9,
+                            words=["dog", "runs", "grass"], word_vectors=np.eye(3, dtype=np.float32))
+    assert cross.gloss(["Собака бежит по frisbee, 2 раза!", "ΑΒΓ", "!!!"], use) == [
+        "dog runs dog frisbee 2 dog", "dog", ""]        # unknown words fall on the first of the ties
+    assert len(cross.gloss(["слово " * 1000], use)[0].split()) == ml.GLOSS_TOKENS
+
+
+def test_query_encoder_averages_the_map_with_the_gloss_read_by_the_text_encoder():
+    use = _Words({"собака": [1, 0, 0], "собака бежит": [0, 1, 0]})
+
+    class Base:
+        def encode(self, texts):
+            self.seen = list(texts)
+            return np.asarray([[0, 0, 2.0]] * len(texts), dtype=np.float32)
+    base = Base()
+    cross = CrossLingualMap(np.eye(3, dtype=np.float32), np.zeros(3, np.float32), 1.0, 9,
+                            words=["dog"], word_vectors=np.asarray([[1, 0, 0]], dtype=np.float32))
+    out = QueryEncoder(base, cross, use).encode(["собака бежит"])
+    assert base.seen == ["dog dog"]
+    np.testing.assert_allclose(out[0], np.array([0, 1, ml.GLOSS_WEIGHT]) / np.hypot(1, ml.GLOSS_WEIGHT), atol=1e-6)
 
 
 def test_russian_query_is_read_through_the_map(db):
@@ -96,8 +156,9 @@ def test_russian_query_is_read_through_the_map(db):
     query = "собака бежит по траве"
     assert packed.pack is not None
     assert [h.image for h in searcher.search(query, top=3).results] == [h.image for h in packed.search(query, top=3).results]
-    want = stored.apply(ml.use_encoder().encode([query]))[0]
-    np.testing.assert_allclose(searcher.corpus.text_vectors[searcher.slot], want, atol=1e-5)
+    glossed = searcher.encoder.base.encode(stored.gloss([query], ml.use_encoder()))
+    want = stored.apply(ml.use_encoder().encode([query]))[0] + ml.GLOSS_WEIGHT * glossed[0]
+    np.testing.assert_allclose(searcher.corpus.text_vectors[searcher.slot], want / np.linalg.norm(want), atol=1e-5)
     english = "a dog runs on the grass"
     searcher.search(english, top=3)
     np.testing.assert_allclose(searcher.corpus.text_vectors[searcher.slot],
@@ -129,9 +190,10 @@ def test_bench_russian_reads_identical_texts_as_english(runner, db, tmp_path):
     rows = [line.split()[-5:] for line in lines[2:]]
     assert [line.split("  ")[0] for line in lines[2:]] == [
         "english (stored vectors)", "english, multilingual map", "translation, english encoder",
-        "translation, multilingual map"]
-    # English "translations" read by the English encoder, or routed to it, rank as the stored queries
-    assert len(rows) == 4 and rows[0] == rows[2] == rows[3] and rows[0][0] == "12"
+        "translation, multilingual map alone", "translation, word gloss alone", "translation, map and word gloss"]
+    # English "translations" read by the English encoder, or routed to it, rank as the stored queries;
+    # through the map alone, as the English queries through the map
+    assert len(rows) == 6 and rows[0] == rows[2] == rows[5] and rows[1] == rows[3] and rows[0][0] == "12"
 
     bad = _tsv(tmp_path / "bad.tsv", "query_id", [("not-a-query#0", "собака")])
     out = _bench(runner, "russian", bad)
@@ -150,11 +212,21 @@ def test_russian_dev_file_translates_100_train_descriptions_none_of_a_test_photo
 
 
 def test_bench_russian_map_places_identical_texts_on_their_originals(runner, db, tmp_path):
-    lines = _bench_stored(runner, db, tmp_path, "russian-map", "text_id", "is_description", 5)
+    lines = _bench_stored(runner, db, tmp_path, "russian-map", "text_id", "is_description", 5,
+                          "--gloss-weights", "0.5")
     assert lines[0].split() == ["read", "as", "n", "R@1", "R@10", "MRR", "cosine"]
+    assert [line.split("  ")[0] for line in lines[2:]] == [
+        "english original, multilingual map", "translation, multilingual map alone",
+        "translation, word gloss alone", "translation, map and word gloss", "translation, map and gloss x0.5"]
     rows = [line.split()[-5:] for line in lines[2:]]
-    # the "translations" are the originals: both readings land alike
-    assert len(rows) == 2 and rows[0] == rows[1] and rows[0][0] == "5" and float(rows[0][-1]) > 0.5
+    # the "translations" are the originals: through the map they land alike, and search reads them
+    # (English) by the text encoder itself, whatever the gloss's weight: their own stored vectors
+    assert rows[0] == rows[1] and rows[0][0] == "5" and float(rows[0][-1]) > 0.5
+    assert rows[3] == rows[4] == ["5", "1.000", "1.000", "1.000", "1.000"]
+    assert float(rows[2][-1]) > 0.8        # lower case, no punctuation: near the stored vectors
+
+    out = runner.invoke(main, ["bench", "russian-map", "--gloss-weights", "1,x"])
+    assert out.exit_code == 2 and "'1,x': give numbers separated by commas" in out.output
 
     bad = _tsv(tmp_path / "bad.tsv", "text_id", [("not-a-text#0", "собака")])
     out = _bench(runner, "russian-map", bad)
@@ -171,12 +243,12 @@ def _bench(runner, command, path):
     return runner.invoke(main, ["bench", command, "--file", str(path)])
 
 
-def _bench_stored(runner, db, tmp_path, command, key, kind, n):
+def _bench_stored(runner, db, tmp_path, command, key, kind, n, *options):
     """The benchmark on n stored texts of a kind given as their own translations: its output lines."""
     con = wsdb.connect_read_only(db)
     rows = table(con, f"select text_id, text from texts where {kind} order by text_id limit {n}")
     con.close()
-    out = _bench(runner, command, _tsv(tmp_path / "same.tsv", key, rows))
+    out = runner.invoke(main, ["bench", command, "--file", str(_tsv(tmp_path / "same.tsv", key, rows)), *options])
     assert out.exit_code == 0, out.output
     return out.stdout.splitlines()
 

@@ -298,8 +298,9 @@ def translated_queries(con, path: Path) -> list[tuple[str, str, str]]:
 
 def multilingual_benchmark(con, path: Path) -> list[tuple]:
     """Retrieval among the test photos (children rule off) of translated test queries, read by the
-    English encoder and through the multilingual map, beside the same queries in English (stored
-    vectors, and through the map): R@1/5/10 and MRR."""
+    English encoder, through the multilingual map alone and as search reads them (the map and the
+    word gloss), beside the same queries in English (stored vectors, and through the map): R@1/5/10
+    and MRR."""
     from . import metrics
     from .corpus import load_corpus
     from .encoders import text_encoder_for_version
@@ -323,7 +324,9 @@ def multilingual_benchmark(con, path: Path) -> list[tuple]:
     readings = [("english (stored vectors)", None, english),
                 ("english, multilingual map", cross_map.apply(use.encode(english)), english),
                 ("translation, english encoder", base.encode(translated), translated),
-                ("translation, multilingual map", QueryEncoder(base, cross_map, use).encode(translated),
+                ("translation, multilingual map alone", cross_map.apply(use.encode(translated)), translated),
+                ("translation, word gloss alone", _gloss_alone(base, cross_map, use, translated), translated),
+                ("translation, map and word gloss", QueryEncoder(base, cross_map, use).encode(translated),
                  translated)]
     stored_vectors, stored_texts = corpus.text_vectors, list(corpus.raw_texts)
     out = []
@@ -340,12 +343,20 @@ def multilingual_benchmark(con, path: Path) -> list[tuple]:
     return out
 
 
-def map_dev_benchmark(con, path: Path) -> list[tuple]:
+def _gloss_alone(base, cross_map, use, texts: list[str]) -> np.ndarray:
+    """The texts' word gloss read by the text encoder, without the map (what the gloss adds)."""
+    vectors = np.atleast_2d(base.encode(cross_map.gloss(texts, use)))
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
+
+
+def map_dev_benchmark(con, path: Path, gloss_weights: tuple[float, ...] = ()) -> list[tuple]:
     """Translations of stored descriptions (a text_id<TAB>text file; never test queries, so the map's
-    settings may be chosen on them) and their English originals, both through the multilingual map:
-    where each lands among every description's stored vector (R@1, R@10, MRR of its original) and its
-    mean cosine to the original."""
-    from .encoders.multilingual import load_map, use_encoder
+    settings may be chosen on them) through the multilingual map alone, the word gloss alone, as search
+    reads them (both) and with the gloss weighed by each of gloss_weights, and their English originals
+    through the map: where each lands among every
+    description's stored vector (R@1, R@10, MRR of its original) and its mean cosine to the original."""
+    from .encoders import text_encoder_for_version
+    from .encoders.multilingual import QueryEncoder, load_map, use_encoder
     from .search import active_model
     with open(path, encoding="utf-8", newline="") as f:
         rows = [(r["text_id"], r["text"]) for r in csv.DictReader(f, delimiter="\t")]
@@ -364,10 +375,17 @@ def map_dev_benchmark(con, path: Path) -> list[tuple]:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
     target = np.asarray([index[t] for t, _ in rows])
     use = use_encoder()
+    originals, translated = [str(stored["text"][i]) for i in target], [text for _, text in rows]
+    base = text_encoder_for_version(entry["text_encoder"])
+    readings = [("english original, multilingual map", cross_map.apply(use.encode(originals))),
+                ("translation, multilingual map alone", cross_map.apply(use.encode(translated))),
+                ("translation, word gloss alone", _gloss_alone(base, cross_map, use, translated)),
+                ("translation, map and word gloss", QueryEncoder(base, cross_map, use).encode(translated))]
+    readings += [(f"translation, map and gloss x{w:g}", QueryEncoder(base, cross_map, use, w).encode(translated))
+                 for w in gloss_weights]
     out = []
-    for name, texts in (("english original, multilingual map", [str(stored["text"][i]) for i in target]),
-                        ("translation, multilingual map", [text for _, text in rows])):
-        sims = cross_map.apply(use.encode(texts)) @ vectors.T
+    for name, mapped in readings:
+        sims = mapped @ vectors.T
         own = sims[np.arange(len(rows)), target]
         rank = (sims > own[:, None]).sum(axis=1) + 1
         out.append((name, len(rows), f"{np.mean(rank <= 1):.3f}", f"{np.mean(rank <= 10):.3f}",

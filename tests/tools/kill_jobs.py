@@ -86,7 +86,9 @@ def differences(got: dict, want: dict) -> list[str]:
         if len(g) != len(w):
             problems.append(f"{t}: {len(g)} rows, clean run {len(w)}")
             continue
-        keys = [c for c in w.columns if w[c].dtype.kind not in "f" and not isinstance(w[c].iloc[0] if len(w) else 0, np.ndarray)]
+        # arrays and blobs cannot be sort keys (unhashable); they are compared below
+        keys = [c for c in w.columns if w[c].dtype.kind not in "f"
+                and not isinstance(w[c].iloc[0] if len(w) else 0, (np.ndarray, bytes, bytearray))]
         g = g.sort_values(keys, kind="stable").reset_index(drop=True) if keys else g
         w = w.sort_values(keys, kind="stable").reset_index(drop=True) if keys else w
         for c in w.columns:

@@ -428,8 +428,9 @@ def bench_startup(runs):
 @db_option
 @user_errors
 def bench_russian(path, db):
-    """Translated test queries against the test photos (rule off), read by the English encoder and
-    by the multilingual map, beside the same queries in English: R@1/5/10, MRR."""
+    """Translated test queries against the test photos (rule off), read by the English encoder, by
+    the multilingual map alone and by the map with the word gloss (as search reads them), beside the
+    same queries in English: R@1/5/10, MRR."""
     from ..bench import multilingual_benchmark
     _table(_read_only(db, multilingual_benchmark, path), ("queries read as", "n", "R@1", "R@5", "R@10", "MRR"))
 
@@ -439,14 +440,28 @@ def bench_russian(path, db):
               default=REPO_ROOT / "tests" / "data" / "ru_dev_descriptions.tsv", show_default=True,
               help="text_id<TAB>text: translations of stored descriptions (the shipped file: 100 train "
                    "descriptions of with-sense in Russian).")
+@click.option("--gloss-weights", default="", metavar="W,W,...",
+              help="Also read the translations with the word gloss weighed by each of these against the "
+                   "map (shipped: 1).")
 @db_option
 @user_errors
-def bench_russian_map(path, db):
-    """The multilingual map on translations of train descriptions, never test queries (so its
-    settings may be chosen here): how near each lands to its English original's stored vector among
-    every description's, beside the original itself through the map."""
+def bench_russian_map(path, gloss_weights, db):
+    """The multilingual map, alone and with the word gloss, on translations of train descriptions,
+    never test queries (so its settings may be chosen here): how near each lands to its English
+    original's stored vector among every description's, beside the original itself through the map."""
     from ..bench import map_dev_benchmark
-    _table(_read_only(db, map_dev_benchmark, path), ("read as", "n", "R@1", "R@10", "MRR", "cosine"))
+    weights = _floats(gloss_weights, "--gloss-weights")
+    _table(_read_only(db, map_dev_benchmark, path, weights), ("read as", "n", "R@1", "R@10", "MRR", "cosine"))
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: give numbers separated by commas", param_hint=option) from None
+    if any(not v >= 0 for v in values):
+        raise click.BadParameter(f"{text!r}: weights are 0 or more", param_hint=option)
+    return values
 
 
 def _read_only(db, benchmark, *args):
