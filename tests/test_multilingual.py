@@ -124,13 +124,19 @@ class _Words:
         return np.stack([self.table.get(t, np.zeros(3, np.float32)) for t in texts])
 
 
-def test_gloss_puts_the_nearest_english_word_for_each_foreign_word():
-    use = _Words({"собака": [0.9, 0.1, 0], "бежит": [0.1, 0.9, 0], "траве": [0, 0.2, 0.9]})
+def test_gloss_puts_the_nearest_english_word_for_each_foreign_words_dictionary_form():
+    use = _Words({"собака": [0.9, 0.1, 0], "бежать": [0.1, 0.9, 0], "трава": [0, 0.2, 0.9]})
     cross = CrossLingualMap(np.eye(3, dtype=np.float32), np.zeros(3, np.float32), 1.0, 9,
                             words=["dog", "runs", "grass"], word_vectors=np.eye(3, dtype=np.float32))
-    assert cross.gloss(["Собака бежит по frisbee, 2 раза!", "ΑΒΓ", "!!!"], use) == [
-        "dog runs dog frisbee 2 dog", "dog", ""]        # unknown words fall on the first of the ties
+    assert cross.gloss(["Собака бежит по frisbee, 2 раза!", "собаки бегут по траве", "ΑΒΓ", "!!!"], use) == [
+        "dog runs dog frisbee 2 dog", "dog runs dog grass", "dog", ""]   # unknown words: the first of the ties
     assert len(cross.gloss(["слово " * 1000], use)[0].split()) == ml.GLOSS_TOKENS
+
+
+@pytest.mark.parametrize("word, want", [("санях", "сани"), ("собаки", "собака"), ("бегут", "бежать"),
+                                        ("ёжиками", "ёжик"), ("frisbee", "frisbee"), ("αβγ", "αβγ")])
+def test_lemma_is_the_dictionary_form_of_russian_words_only(word, want):
+    assert ml.lemma(word) == want
 
 
 def test_query_encoder_averages_the_map_with_the_gloss_read_by_the_text_encoder():

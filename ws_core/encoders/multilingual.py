@@ -5,9 +5,9 @@ English text encoder's space by a ridge map fitted on English descriptions, and 
 USE-m puts a sentence and its translation close together, so a Russian query lands near the USE-m
 vector of its English wording, and the map turns that into a MiniLM-like vector: every trained scorer
 reads it unchanged, and English queries keep MiniLM itself (their quality cannot move). A linear map
-reaches cosine 0.82 with MiniLM, so the query is also glossed word by word into English (each word
-becomes the English description word nearest to it in USE-m space: "собака" -> "dog"), the gloss is
-read by MiniLM itself, and the two vectors are averaged. The map and the glossary are fitted by the
+reaches cosine 0.82 with MiniLM, so the query is also glossed word by word into English (each word's
+dictionary form becomes the English description word nearest to it in USE-m space: "собаки" ->
+"собака" -> "dog"), the gloss is read by MiniLM itself, and the two vectors are averaged. The map and the glossary are fitted by the
 embed job (`ws embed`) and stored in `text_maps`; see the README for why a map and not scorers trained
 on USE-m vectors.
 """
@@ -79,14 +79,31 @@ class CrossLingualMap:
 
     def gloss(self, texts: list[str], use) -> list[str]:
         """Each text word by word in English: a word with letters outside the Latin script becomes the
-        glossary word nearest to it in USE-m space; Latin words and numbers stay as they are."""
+        glossary word nearest in USE-m space to its dictionary form ("санях" is read as "сани");
+        Latin words and numbers stay as they are."""
         tokens = [WORD.findall(t.lower())[:GLOSS_TOKENS] for t in texts]
         foreign = sorted({w for ws in tokens for w in ws if not is_english(w)})
         english = {}
         if foreign and self.words:
-            nearest = np.argmax(np.atleast_2d(use.encode(foreign)) @ self.word_vectors.T, axis=1)
+            lemmas = [lemma(w) for w in foreign]
+            nearest = np.argmax(np.atleast_2d(use.encode(lemmas)) @ self.word_vectors.T, axis=1)
             english = {w: self.words[i] for w, i in zip(foreign, nearest)}
         return [" ".join(english.get(w, w) for w in ws) for ws in tokens]
+
+
+CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+@functools.cache
+def _morphology():
+    import pymorphy3
+    return pymorphy3.MorphAnalyzer(lang="ru")
+
+
+def lemma(word: str) -> str:
+    """A Russian word's dictionary form (pymorphy3, its most probable reading); other words as they are.
+    USE-m places a word's dictionary form nearer its English translation than an inflected one."""
+    return _morphology().parse(word)[0].normal_form if CYRILLIC.search(word) else word
 
 
 def glossary(texts: list[str]) -> list[str]:
