@@ -353,8 +353,8 @@ def map_dev_benchmark(con, path: Path, gloss_weights: tuple[float, ...] = ()) ->
     """Translations of stored descriptions (a text_id<TAB>text file; never test queries, so the map's
     settings may be chosen on them) through the multilingual map alone, the word gloss alone, as search
     reads them (both) and with the gloss weighed by each of gloss_weights, and their English originals
-    through the map: where each lands among every
-    description's stored vector (R@1, R@10, MRR of its original) and its mean cosine to the original."""
+    through the map: where each lands among every description's stored vector (R@1, R@10, MRR of its
+    original) and its mean cosine to the original."""
     from .encoders import text_encoder_for_version
     from .encoders.multilingual import QueryEncoder, load_map, use_encoder
     from .search import active_model

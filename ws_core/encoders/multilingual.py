@@ -7,9 +7,9 @@ vector of its English wording, and the map turns that into a MiniLM-like vector:
 reads it unchanged, and English queries keep MiniLM itself (their quality cannot move). A linear map
 reaches cosine 0.82 with MiniLM, so the query is also glossed word by word into English (each word's
 dictionary form becomes the English description word nearest to it in USE-m space: "собаки" ->
-"собака" -> "dog"), the gloss is read by MiniLM itself, and the two vectors are averaged. The map and the glossary are fitted by the
-embed job (`ws embed`) and stored in `text_maps`; see the README for why a map and not scorers trained
-on USE-m vectors.
+"собака" -> "dog"), the gloss is read by MiniLM itself, and the two vectors are averaged. The map and
+the glossary are fitted by the embed job (`ws embed`) and stored in `text_maps`; see the README for
+why a map and not scorers trained on USE-m vectors.
 """
 import functools
 import hashlib
