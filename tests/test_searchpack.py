@@ -151,3 +151,31 @@ def test_ws_pack_builds_once_and_search_then_never_imports_torch(db, runner):
     assert {"ws_core.searchpack", "numpy"} <= imported
     assert not imported & {"torch", "transformers", "sklearn", "scipy", "ws_core.corpus", "ws_core.scorers"}
     assert len(json.loads(proc.stdout)["results"]) == 10
+
+
+def test_the_pack_reads_the_catalogue_in_chunks_beside_a_bank_of_described_photos(db, monkeypatch):
+    """Photos no text was written for (a photographer's catalogue) are read chunk by chunk, never
+    into the corpus the bank comes from, and scored as the model scores them."""
+    con = wsdb.connect(db)
+    sources = [im for (im,) in table(con, "select image from photos order by image limit 3")]
+    # copies under new names, no texts, first in the catalogue: every bank photo moves three rows on
+    for t in ("photos", "image_embeddings", "image_labels"):
+        con.execute(f"create temp table new_rows as select * from {t} where image in (?, ?, ?)", sources)
+        con.execute("update new_rows set image = '00-' || image")
+        con.execute(f"insert into {t} select * from new_rows")
+        con.execute("drop table new_rows")
+    (pair,), = table(con, "select model_id from models where name = 'pair_mlp'")
+    entry = active_model(con, pair)
+    monkeypatch.setattr(searchpack, "CHUNK", 10)                    # several chunks, the last one short
+    pack = searchpack.Pack(searchpack.build(con, entry))
+    corpus, slot = load_corpus(con, entry["image_encoder"], entry["text_encoder"]).with_query_slot()
+    labelled = load_corpus(con, entry["image_encoder"], entry["text_encoder"], labelled_only=True)
+    con.close()
+    new = ["00-" + im for im in sources]
+    assert pack.images == corpus.images and set(new) <= set(pack.images) and len(pack.images) % 10
+    assert not set(new) & set(labelled.images) and len(labelled.images) == len(corpus.images) - 3
+    vector = text_encoder_for_version(entry["text_encoder"]).encode([QUERIES[1]])[0]
+    corpus.text_vectors[slot], corpus.raw_texts[slot] = vector, QUERIES[1]
+    rows = np.arange(len(corpus.images))
+    want = load_model(entry).score(corpus, rows, np.full(len(rows), slot))
+    np.testing.assert_allclose(pack.score(vector, QUERIES[1], rows), want, atol=1e-5, rtol=0)

@@ -80,13 +80,17 @@ class Corpus:
         return {p: np.asarray(ts) for p, ts in out.items() if keep is None or p in keep}
 
 
-def load_corpus(con, image_encoder: str, text_encoder: str) -> Corpus:
+def load_corpus(con, image_encoder: str, text_encoder: str, labelled_only: bool = False) -> Corpus:
+    """labelled_only: only the photos some text was written for (what models learn from and banks
+    lend), not a catalogue's undescribed photos, which a search pack reads in chunks instead."""
     # column-wise (fetchnumpy): vectors arrive as float32 arrays, never as millions of Python floats
     # (row tuples held 2.5 GB of RSS for the 7591 photos and 37955 texts of the full data)
     photos = con.execute(
         "select p.image, p.split, e.vector, p.dataset in (select dataset from training_only_datasets) "
         "as training_only from photos p join image_embeddings e "
-        "on e.image = p.image and e.encoder = ? order by p.image", [image_encoder]).fetchnumpy()
+        "on e.image = p.image and e.encoder = ? "
+        "where not ? or p.image in (select image from texts where image is not null) order by p.image",
+        [image_encoder, labelled_only]).fetchnumpy()
     if not len(photos["image"]):
         raise WsError(f"No photo vectors for encoder {image_encoder}: run `ws embed` first.")
     images = [str(im) for im in photos["image"]]

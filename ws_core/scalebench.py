@@ -82,7 +82,7 @@ def run_size(db: Path, n: int, queries: int, work: Path, model: str | None = Non
     times["synthetic photos (stand-in for embed)"] = time.perf_counter() - start
     peaks = {"synthetic photos (stand-in for embed)": _peak_gb()}
 
-    side = searchpack.PhotoSide(scorer, parts, corpus, catalogue_is_corpus=False)
+    side = searchpack.PhotoSide(scorer, parts, corpus, np.full(len(corpus.images), -1))
     chunks = ((_read_rows(work / "features.npy", a, min(a + CHUNK, n)), corpus.label_probs[source[a:a + CHUNK]],
                np.arange(a, min(a + CHUNK, n))) for a in range(0, n, CHUNK))
     names = np.char.add("synthetic-", np.arange(n).astype(str))

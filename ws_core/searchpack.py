@@ -304,17 +304,42 @@ def build(con, model: dict | None = None, log=lambda m: None) -> Path | None:
         return None
     from .corpus import load_corpus
     started = time.perf_counter()
-    corpus = load_corpus(con, model["image_encoder"], model["text_encoder"])
-    side = PhotoSide(scorer, parts, corpus)
-    inner = {corpus.image_index[n]: i for i, (_, (names, _)) in enumerate(sorted(parts["inner"].items()), start=1)
-             for n in names if n in corpus.image_index}
-    which = np.asarray([inner.get(r, 0) for r in range(len(corpus.images))], dtype=np.int8)
-    chunks = ((corpus.features[a:a + CHUNK], corpus.label_probs[a:a + CHUNK], np.arange(a, min(a + CHUNK, len(which))))
-              for a in range(0, len(which), CHUNK))
-    write(root, folder.name, side, corpus.images, which, chunks,
+    # the model's banks from the photos texts were written for; the catalogue, every photo, in chunks
+    catalogue = [str(im) for im in con.execute(
+        "select p.image from photos p join image_embeddings e on e.image = p.image and e.encoder = ? "
+        "order by p.image", [model["image_encoder"]]).fetchnumpy()["image"]]
+    row = {im: i for i, im in enumerate(catalogue)}
+    corpus = load_corpus(con, model["image_encoder"], model["text_encoder"], labelled_only=True)
+    side = PhotoSide(scorer, parts, corpus, np.asarray([row[im] for im in corpus.images], dtype=np.int64))
+    inner = {row[n]: i for i, (_, (names, _)) in enumerate(sorted(parts["inner"].items()), start=1)
+             for n in names if n in row}
+    which = np.asarray([inner.get(r, 0) for r in range(len(catalogue))], dtype=np.int8)
+    del corpus
+    write(root, folder.name, side, catalogue, which, _catalogue_chunks(con, model["image_encoder"], catalogue),
           {"model_id": model["model_id"], "sha256": model["sha256"]})
-    log(f"search pack {folder.name}: {len(corpus.images)} photos in {time.perf_counter() - started:.1f} s")
+    log(f"search pack {folder.name}: {len(catalogue)} photos in {time.perf_counter() - started:.1f} s")
     return folder
+
+
+def _catalogue_chunks(con, image_encoder: str, catalogue: list[str]):
+    """(features, label probabilities, catalogue rows) of CHUNK photos at a time, in catalogue order."""
+    join = "from photos p join image_embeddings e on e.image = p.image and e.encoder = ? where p.image between ? and ?"
+    for a in range(0, len(catalogue), CHUNK):
+        names = catalogue[a:a + CHUNK]
+        got = con.execute(f"select p.image, e.vector {join} order by p.image",
+                          [image_encoder, names[0], names[-1]]).fetchnumpy()
+        if [str(im) for im in got["image"]] != names:
+            raise RuntimeError("the photos changed while the search pack was built; run `ws pack` again")
+        probs = np.zeros((len(names), 1000), dtype=np.float32)
+        labels = con.execute("select l.image, l.label_index, l.prob from image_labels l "
+                             "where l.encoder = ? and l.image between ? and ?",
+                             [image_encoder, names[0], names[-1]]).fetchnumpy()
+        index = {im: i for i, im in enumerate(names)}
+        rows = np.asarray([index.get(str(im), -1) for im in labels["image"]], dtype=int)
+        known = rows >= 0
+        probs[rows[known], np.asarray(labels["label_index"], dtype=int)[known]] = \
+            np.asarray(labels["prob"], dtype=np.float32)[known]
+        yield np.stack(got["vector"]).astype(np.float32), probs, np.arange(a, a + len(names))
 
 
 def write(root: Path, name: str, side: "PhotoSide", images, which: np.ndarray, chunks, meta: dict) -> Path:
@@ -403,16 +428,19 @@ def _parts(scorer) -> dict | None:
 class PhotoSide:
     """A model's photo side, for any photos: the arrays fixed by the model and its bank of described
     photos (`arrays`, read from `corpus`), and per chunk of catalogue photos their rows of every
-    per-photo table (`photos`). The catalogue is the corpus' photos unless `catalogue_is_corpus` is
-    False (`ws bench scale`: synthetic photos, none of them in the bank)."""
+    per-photo table (`photos`). `catalogue_rows`: each corpus photo's row in the catalogue (-1: not
+    in it; `ws bench scale`'s synthetic photos are none of the bank's); the corpus' own rows if None."""
 
-    def __init__(self, scorer, parts: dict, corpus, catalogue_is_corpus: bool = True):
+    def __init__(self, scorer, parts: dict, corpus, catalogue_rows: np.ndarray | None = None):
         from scipy import sparse
 
         from .scorers.bridges import CaptionTransfer, PhotoTransfer, TwoTower
         self.arrays, self.aliases, self.caption, self.photo, self.towers = {}, {}, {}, {}, []
         self.meta = {"signals": parts["signals"], "head": parts["head"], "bridges": {}, "vocabularies": {}}
-        outside = (lambda rows: rows) if catalogue_is_corpus else (lambda rows: np.full(len(rows), -1))
+
+        def outside(rows):       # corpus rows (-1: none) -> catalogue rows, to leave a photo's own out
+            rows = np.asarray(rows)
+            return rows if catalogue_rows is None else np.where(rows >= 0, catalogue_rows[np.maximum(rows, 0)], -1)
         for prefix, b in parts["bridges"].items():
             p = b.params
             if isinstance(b, CaptionTransfer):
