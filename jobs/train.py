@@ -73,7 +73,9 @@ def run_train(con: duckdb.DuckDBPyConnection, artifacts: Path, names: list[str],
                 skipped.append(name)
                 continue
             if corpus is None:
-                corpus = load_corpus(con, image_version, text_version)
+                # models learn from the photos texts were written for; a catalogue's undescribed
+                # photos would only hold memory (9 KB each)
+                corpus = load_corpus(con, image_version, text_version, labelled_only=True)
                 if corpus.targets.empty:
                     raise WsError("No judged pairs to train on: ingest ExpertAnnotations.tsv or "
                                   "CrowdAnnotations.tsv first.")
