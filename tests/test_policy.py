@@ -499,3 +499,8 @@ def test_cli_consent_region_terms_and_flags(runner, flagged):
     assert "evidence: none" in runner.invoke(main, ["policy", "check", "a lad fishing"]).output
     out = runner.invoke(main, ["policy", "disclaimer", "--lang", "ru", "--set", "Нельзя."])
     assert out.output == "Нельзя.\n"
+    out = runner.invoke(main, ["policy", "disclaimer", "--photo", "--set", "Not this photo."])
+    assert out.output == "Not this photo.\n"
+    assert runner.invoke(main, ["policy", "disclaimer", "--lang", "ru"]).output == "Нельзя.\n"
+    assert runner.invoke(main, ["policy", "disclaimer", "--photo", "--lang", "ru"]).output.startswith(
+        "Мы не можем показать эту фотографию")

@@ -413,8 +413,15 @@ def test_rate_hides_a_flagged_photo_and_refuses_bad_input(runner, db, tmp_path):
     con = wsdb.connect_read_only(db)
     flagged = table(con, "select image from stg_photo_policy where hidden order by image limit 1")[0][0]
     con.close()
-    out = runner.invoke(main, ["rate", flagged, "A dog runs across the grass", "--json"])
-    assert json.loads(out.stdout)["reason"] == "the photo may show a child and has no parent's consent"
+    out = runner.invoke(main, ["rate", flagged, "A dog runs across the grass", "собака бежит по траве",
+                               "two kids on a swing", "--json"])
+    dog, dog_ru, kids = (json.loads(line) for line in out.stdout.splitlines())
+    assert dog["reason"] == dog_ru["reason"] == "the photo may show a child and has no parent's consent"
+    # the photo is held back, not the query: its own disclaimer, in the query's language
+    assert dog["disclaimer"].startswith("We cannot show this photo: it may show a child")
+    assert dog_ru["disclaimer"].startswith("Мы не можем показать эту фотографию: на ней может быть ребёнок")
+    assert kids["reason"] == "the query asks for photos of children"
+    assert kids["disclaimer"].startswith("We cannot show photos for this search: the query asks")
     out = runner.invoke(main, ["rate", flagged, "A dog runs across the grass", "--json", "--region", "XX"])
     assert out.stderr.startswith("note: region 'XX' is not in jurisdictions; the default rule applies")
     text_file = tmp_path / "notes.jpg"

@@ -59,7 +59,7 @@ def _embed_file(path: Path, image_version: str) -> tuple[np.ndarray, np.ndarray]
 def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str | None = None) -> list[Rating]:
     prepared = [prepare_query(t) for t in texts]          # an empty text is refused before any load
     check, applies = policy.QueryCheck.load(con), policy.rule_applies(con, region)
-    disclaimers = policy.load_disclaimers(con)
+    disclaimers, held_back = policy.load_disclaimers(con), policy.load_disclaimers(con, photo=True)
     entry = active_model(con)
     stored = con.execute("select status from photos where image = ?", [photo]).fetchone()
     hidden_reason = None
@@ -98,8 +98,9 @@ def rate(con, photo: str, texts: list[str], region: str | None = None, lang: str
         decision = check(query)
         notes = notes + decision.notes
         if applies and (decision.is_child or hidden_reason):
-            out.append(Rating(text, None, disclaimers[policy.query_lang(query, lang)],
-                              decision.reason or hidden_reason, decision.evidence, notes))
+            # the query's disclaimer when it asks for children, else the photo's: the photo is why
+            shown = (disclaimers if decision.is_child else held_back)[policy.query_lang(query, lang)]
+            out.append(Rating(text, None, shown, decision.reason or hidden_reason, decision.evidence, notes))
             continue
         if encoder is None:
             from .encoders import text_encoder_for_version

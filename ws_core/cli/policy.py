@@ -249,14 +249,18 @@ def terms_cmd(add, remove, lang, prefix, note, db):
 @policy_group.command("disclaimer")
 @click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
 @click.option("--set", "new_text", default=None, help="Replace the text for this language.")
+@click.option("--photo", is_flag=True, help="The text `ws rate` shows when the photo, not the query, is held "
+                                            "back (it may show a child).")
 @db_option
 @user_errors
-def disclaimer_cmd(lang, new_text, db):
-    """Show (or --set) the text users get instead of photos when a query asks for children."""
+def disclaimer_cmd(lang, new_text, photo, db):
+    """Show (or --set) the text users get instead of photos when a query asks for children (--photo:
+    instead of a score when the photo may show a child)."""
     if new_text is not None:
         if not new_text.strip():
             raise click.BadParameter("the disclaimer cannot be empty", param_hint="--set")
         with _writer(db) as con:
-            con.execute("insert or replace into disclaimers (lang, text) values (?, ?)", [lang, new_text.strip()])
+            con.execute(f"insert or replace into {policy._disclaimer_table(photo)} (lang, text) values (?, ?)",
+                        [lang, new_text.strip()])
     with _reader(db) as con:
-        click.echo(policy.disclaimer(con, lang))
+        click.echo(policy.disclaimer(con, lang, photo))

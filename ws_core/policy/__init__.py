@@ -109,17 +109,23 @@ def query_lang(text: str, lang: str | None = None) -> str:
     return "ru" if any(ch.isalpha() and "CYRILLIC" in unicodedata.name(ch, "") for ch in text) else "en"
 
 
-def load_disclaimers(con) -> dict[str, str]:
+def _disclaimer_table(photo: bool) -> str:
+    """The query disclaimers, or those for a photo held back (`ws rate`): a name from here, never a user."""
+    return "photo_disclaimers" if photo else "disclaimers"
+
+
+def load_disclaimers(con, photo: bool = False) -> dict[str, str]:
     """Every disclaimer by language, read once for many queries (a missing language shows English,
     as disclaimer() does); pick one with query_lang()."""
-    stored = dict(con.execute("select lang, text from disclaimers").fetchall())
+    stored = dict(con.execute(f"select lang, text from {_disclaimer_table(photo)}").fetchall())
     return {code: stored.get(code, stored.get("en")) for code in ("en", "ru")}
 
 
-def disclaimer(con, lang: str = "en") -> str:
-    row = con.execute("select text from disclaimers where lang = ?", [lang]).fetchone()
+def disclaimer(con, lang: str = "en", photo: bool = False) -> str:
+    table = _disclaimer_table(photo)
+    row = con.execute(f"select text from {table} where lang = ?", [lang]).fetchone()
     if row is None:
-        row = con.execute("select text from disclaimers where lang = 'en'").fetchone()
+        row = con.execute(f"select text from {table} where lang = 'en'").fetchone()
     return row[0]
 
 
