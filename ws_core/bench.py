@@ -325,7 +325,7 @@ def multilingual_benchmark(con, path: Path) -> list[tuple]:
                 ("english, multilingual map", cross_map.apply(use.encode(english)), english),
                 ("translation, english encoder", base.encode(translated), translated),
                 ("translation, multilingual map alone", cross_map.apply(use.encode(translated)), translated),
-                ("translation, word gloss alone", _gloss_alone(base, cross_map, use, translated), translated),
+                ("translation, word gloss alone", QueryEncoder(base, cross_map, use).glossed(translated), translated),
                 ("translation, map and word gloss", QueryEncoder(base, cross_map, use).encode(translated),
                  translated)]
     stored_vectors, stored_texts = corpus.text_vectors, list(corpus.raw_texts)
@@ -341,12 +341,6 @@ def multilingual_benchmark(con, path: Path) -> list[tuple]:
         m = metrics.retrieval(score_matrix(model, corpus, queries, photos), relevant)
         out.append((name, len(queries), *(f"{m[k]:.3f}" for k in ("r_at_1", "r_at_5", "r_at_10", "mrr"))))
     return out
-
-
-def _gloss_alone(base, cross_map, use, texts: list[str]) -> np.ndarray:
-    """The texts' word gloss read by the text encoder, without the map (what the gloss adds)."""
-    vectors = np.atleast_2d(base.encode(cross_map.gloss(texts, use)))
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
 
 
 def map_dev_benchmark(con, path: Path, gloss_weights: tuple[float, ...] = ()) -> list[tuple]:
@@ -379,7 +373,7 @@ def map_dev_benchmark(con, path: Path, gloss_weights: tuple[float, ...] = ()) ->
     base = text_encoder_for_version(entry["text_encoder"])
     readings = [("english original, multilingual map", cross_map.apply(use.encode(originals))),
                 ("translation, multilingual map alone", cross_map.apply(use.encode(translated))),
-                ("translation, word gloss alone", _gloss_alone(base, cross_map, use, translated)),
+                ("translation, word gloss alone", QueryEncoder(base, cross_map, use).glossed(translated)),
                 ("translation, map and word gloss", QueryEncoder(base, cross_map, use).encode(translated))]
     readings += [(f"translation, map and gloss x{w:g}", QueryEncoder(base, cross_map, use, w).encode(translated))
                  for w in gloss_weights]

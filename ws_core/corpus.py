@@ -80,6 +80,17 @@ class Corpus:
         return {p: np.asarray(ts) for p, ts in out.items() if keep is None or p in keep}
 
 
+def dense_labels(labels: dict, index: dict[str, int]) -> np.ndarray:
+    """image_labels rows (columns image, label_index, prob) as one row of 1000 class probabilities per
+    photo of `index` (name -> row), zeros where no label was kept; rows of other photos are ignored."""
+    out = np.zeros((len(index), 1000), dtype=np.float32)
+    rows = np.asarray([index.get(str(im), -1) for im in labels["image"]], dtype=int)
+    known = rows >= 0
+    out[rows[known], np.asarray(labels["label_index"], dtype=int)[known]] = \
+        np.asarray(labels["prob"], dtype=np.float32)[known]
+    return out
+
+
 def load_corpus(con, image_encoder: str, text_encoder: str, labelled_only: bool = False) -> Corpus:
     """labelled_only: only the photos some text was written for (what models learn from and banks
     lend), not a catalogue's undescribed photos, which a search pack reads in chunks instead."""
@@ -95,13 +106,8 @@ def load_corpus(con, image_encoder: str, text_encoder: str, labelled_only: bool 
         raise WsError(f"No photo vectors for encoder {image_encoder}: run `ws embed` first.")
     images = [str(im) for im in photos["image"]]
     index = {im: i for i, im in enumerate(images)}
-    label_probs = np.zeros((len(images), 1000), dtype=np.float32)
-    labels = con.execute("select image, label_index, prob from image_labels where encoder = ?",
-                         [image_encoder]).fetchnumpy()
-    rows = np.asarray([index.get(im, -1) for im in labels["image"]], dtype=int)
-    known = rows >= 0
-    label_probs[rows[known], np.asarray(labels["label_index"], dtype=int)[known]] = \
-        np.asarray(labels["prob"], dtype=np.float32)[known]
+    label_probs = dense_labels(con.execute("select image, label_index, prob from image_labels where encoder = ?",
+                                           [image_encoder]).fetchnumpy(), index)
     texts = con.execute(
         "select t.text_id, t.image, t.is_description, t.is_test_query, e.vector, t.text from texts t "
         "join text_embeddings e on e.text_id = t.text_id and e.encoder = ? order by t.text_id",

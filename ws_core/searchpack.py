@@ -323,6 +323,7 @@ def build(con, model: dict | None = None, log=lambda m: None) -> Path | None:
 
 def _catalogue_chunks(con, image_encoder: str, catalogue: list[str]):
     """(features, label probabilities, catalogue rows) of CHUNK photos at a time, in catalogue order."""
+    from .corpus import dense_labels
     join = "from photos p join image_embeddings e on e.image = p.image and e.encoder = ? where p.image between ? and ?"
     for a in range(0, len(catalogue), CHUNK):
         names = catalogue[a:a + CHUNK]
@@ -330,15 +331,10 @@ def _catalogue_chunks(con, image_encoder: str, catalogue: list[str]):
                           [image_encoder, names[0], names[-1]]).fetchnumpy()
         if [str(im) for im in got["image"]] != names:
             raise RuntimeError("the photos changed while the search pack was built; run `ws pack` again")
-        probs = np.zeros((len(names), 1000), dtype=np.float32)
-        labels = con.execute("select l.image, l.label_index, l.prob from image_labels l "
-                             "where l.encoder = ? and l.image between ? and ?",
-                             [image_encoder, names[0], names[-1]]).fetchnumpy()
-        index = {im: i for i, im in enumerate(names)}
-        rows = np.asarray([index.get(str(im), -1) for im in labels["image"]], dtype=int)
-        known = rows >= 0
-        probs[rows[known], np.asarray(labels["label_index"], dtype=int)[known]] = \
-            np.asarray(labels["prob"], dtype=np.float32)[known]
+        probs = dense_labels(con.execute("select image, label_index, prob from image_labels "
+                                         "where encoder = ? and image between ? and ?",
+                                         [image_encoder, names[0], names[-1]]).fetchnumpy(),
+                             {im: i for i, im in enumerate(names)})
         yield np.stack(got["vector"]).astype(np.float32), probs, np.arange(a, a + len(names))
 
 

@@ -260,7 +260,6 @@ def disclaimer_cmd(lang, new_text, photo, db):
         if not new_text.strip():
             raise click.BadParameter("the disclaimer cannot be empty", param_hint="--set")
         with _writer(db) as con:
-            con.execute(f"insert or replace into {policy._disclaimer_table(photo)} (lang, text) values (?, ?)",
-                        [lang, new_text.strip()])
+            policy.set_disclaimer(con, lang, new_text.strip(), photo)
     with _reader(db) as con:
         click.echo(policy.disclaimer(con, lang, photo))

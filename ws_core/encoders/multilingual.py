@@ -244,7 +244,12 @@ class QueryEncoder:
             foreign = [texts[i] for i in other]
             vectors = self.map.apply(np.atleast_2d(self._use.encode(foreign)))
             if self.map.words:
-                glossed = _unit(np.atleast_2d(self.base.encode(self.map.gloss(foreign, self._use))))
-                vectors = _unit(vectors + self.gloss_weight * glossed)
+                vectors = _unit(vectors + self.gloss_weight * self.glossed(foreign))
             rows.update(zip(other, vectors))
         return np.stack([rows[i] for i in range(len(texts))]).astype(np.float32)
+
+    def glossed(self, texts: list[str]) -> np.ndarray:
+        """The texts' English word gloss as the text encoder reads it, unit length."""
+        if self._use is None:
+            self._use = use_encoder()
+        return _unit(np.atleast_2d(self.base.encode(self.map.gloss(texts, self._use))))

@@ -121,6 +121,10 @@ def load_disclaimers(con, photo: bool = False) -> dict[str, str]:
     return {code: stored.get(code, stored.get("en")) for code in ("en", "ru")}
 
 
+def set_disclaimer(con, lang: str, text: str, photo: bool = False) -> None:
+    con.execute(f"insert or replace into {_disclaimer_table(photo)} (lang, text) values (?, ?)", [lang, text])
+
+
 def disclaimer(con, lang: str = "en", photo: bool = False) -> str:
     table = _disclaimer_table(photo)
     row = con.execute(f"select text from {table} where lang = ?", [lang]).fetchone()
