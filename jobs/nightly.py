@@ -1,5 +1,6 @@
-"""The nightly chain: ingest -> files -> embed -> train -> policy -> score -> pack -> report, each stage a
-job_runs row (pack: what `ws search` memory-maps, ws_core/searchpack.py).
+"""The nightly chain: ingest -> files -> embed -> train -> policy -> pack -> score -> report, each stage a
+job_runs row (pack: what `ws search` memory-maps, ws_core/searchpack.py; the catalogue's scores are
+read through it).
 
 Every stage skips what has not changed (content hashes, data fingerprints), so a second run with no
 new data does no model work. One chain at a time per database: a lock file beside it, held for the
@@ -22,7 +23,7 @@ from ws_core.jobrun import job_run
 # does and the model re-ranks them (a right photo not recalled is a miss). Ranking all 7591 photos
 # per query took 97 of the nightly's 919 s.
 CATALOGUE_CANDIDATES = 1000     # ws_core.search.CANDIDATES, not imported: numpy at `ws nightly --help`
-STAGES = ("ingest", "files", "embed", "train", "policy", "score", "pack", "report")
+STAGES = ("ingest", "files", "embed", "train", "policy", "pack", "score", "report")
 
 
 @dataclass
@@ -141,7 +142,7 @@ def run_nightly(db: Path, data_dirs: list[Path] = (), descriptions: list[Path] =
     with chain_lock(db, wait):
         con = wsdb.connect(db, wait=wait)
         try:
-            for name, stage in zip(STAGES, (ingest, files, embed, train, policy, score, pack, report)):
+            for name, stage in zip(STAGES, (ingest, files, embed, train, policy, pack, score, report)):
                 start = time.perf_counter()
                 try:
                     outcome = stage(con)

@@ -3,7 +3,9 @@
 Up to `candidates` photos (default BATCH_CANDIDATES), every pair is scored (the same call the training
 job's test evaluation makes, so rpt_retrieval_metrics reproduces model_metrics exactly); above, the
 two-tower recalls `candidates` photos per query and the model re-ranks them, and only those rows are
-stored. Batch work has no latency budget and full scoring shares the photo-side work across queries:
+stored; there, where the model's search pack is current, test queries go through it as search's do
+(ws_core/search.py score_with_pack), so the photos' vectors are never loaded whole. Batch work has no
+latency budget and full scoring shares the photo-side work across queries:
 977 train queries x 1463 photos took 20 s in full and 140 s in two stages of 1000 (measured once with
 `ws score --queries train --photos all --candidates N --force`), so batches go two-stage only when
 the catalogue outgrows BATCH_CANDIDATES. A run replaces
@@ -39,6 +41,7 @@ class ScoreResult:
     n_photos: int
     rows: int
     skipped: bool = False
+    through_pack: bool = False
 
 
 def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set: str = "test",
@@ -61,6 +64,14 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
                 run.message = f"unchanged since the last {query_set} x {photo_set} run: nothing done"
             return ScoreResult(None, entry["model_id"], *same, rows=0, skipped=True)
     with job_run(con, "score") as run:
+        packed = _through_pack(con, entry, query_set, photo_set, candidates) if engine == "local" else None
+        if packed is not None:
+            frame, n_queries, n_photos = packed
+            run.rows_in = n_queries * n_photos
+            _store(con, run.run_id, entry["model_id"], query_set, photo_set, frame, n_queries, n_photos, candidates)
+            run.rows_out = len(frame)
+            run.message = "through the search pack"
+            return ScoreResult(run.run_id, entry["model_id"], n_queries, n_photos, len(frame), through_pack=True)
         corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
         model = load_model(entry)
         # the role column names come from QUERY_SETS above, never from the user
@@ -80,22 +91,53 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
         else:
             frame = score_queries(corpus, model, queries, photos, candidates)
         run.rows_in = len(queries) * len(photos)
-        with transaction(con), staged(con, "staged_scores", frame):
-            con.execute("delete from scores where run_id in (select run_id from score_runs where model_id = ? "
-                        "and query_set = ? and photo_set = ?)", [entry["model_id"], query_set, photo_set])
-            con.execute("delete from score_runs where model_id = ? and query_set = ? and photo_set = ?",
-                        [entry["model_id"], query_set, photo_set])
-            con.execute("insert into scores (run_id, model_id, query_id, image, score, rank) "
-                        "select ?, ?, query_id, image, score, rank from staged_scores",
-                        [run.run_id, entry["model_id"]])
-            con.execute("insert into score_runs (run_id, model_id, query_set, photo_set, n_queries, n_photos, "
-                        "candidates, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [run.run_id, entry["model_id"], query_set, photo_set, len(queries), len(photos),
-                         min(candidates, len(photos)), utc_now()])
+        _store(con, run.run_id, entry["model_id"], query_set, photo_set, frame, len(queries), len(photos), candidates)
         run.rows_out = len(frame)
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)       # loaded: the parts are not needed again
     return ScoreResult(run.run_id, entry["model_id"], len(queries), len(photos), len(frame))
+
+
+def _store(con, run_id, model_id, query_set, photo_set, frame, n_queries, n_photos, candidates):
+    """The run's rows replace the previous run of the same (model, query set, photo set), in one transaction."""
+    with transaction(con), staged(con, "staged_scores", frame):
+        con.execute("delete from scores where run_id in (select run_id from score_runs where model_id = ? "
+                    "and query_set = ? and photo_set = ?)", [model_id, query_set, photo_set])
+        con.execute("delete from score_runs where model_id = ? and query_set = ? and photo_set = ?",
+                    [model_id, query_set, photo_set])
+        con.execute("insert into scores (run_id, model_id, query_id, image, score, rank) "
+                    "select ?, ?, query_id, image, score, rank from staged_scores", [run_id, model_id])
+        con.execute("insert into score_runs (run_id, model_id, query_set, photo_set, n_queries, n_photos, "
+                    "candidates, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, model_id, query_set, photo_set, n_queries, n_photos, min(candidates, n_photos),
+                     utc_now()])
+
+
+def _through_pack(con, entry, query_set, photo_set, candidates):
+    """(frame, queries, photos) scored through the model's current search pack (`ws pack`; the
+    nightly builds it before this stage), or None where the corpus is loaded instead: no current pack
+    with a two-tower, few enough photos to score every pair, or a query set of descriptions (the pack
+    scores new texts: a description would meet itself in the caption bank)."""
+    from ws_core.search import score_with_pack
+    from ws_core.searchpack import Pack
+    pack = Pack.open(con, entry)
+    if pack is None or pack.tower is None:
+        return None
+    # the role column names come from QUERY_SETS, never from the user
+    got = con.execute("select t.text_id, t.text, e.vector, t.is_description from texts t join text_embeddings e "
+                      f"on e.text_id = t.text_id and e.encoder = ? where {QUERY_SETS[query_set]} order by t.text_id",
+                      [entry["text_encoder"]]).fetchnumpy()
+    if not len(got["text_id"]) or got["is_description"].any():
+        return None
+    # a photo whose file is missing or changed (jobs/files.py) is not scored until it returns
+    wanted = [im for (im,) in con.execute("select image from photos where status = 'ok' and (? = 'all' or split = ?)",
+                                          [photo_set, photo_set]).fetchall()]
+    photos = np.flatnonzero(np.isin(np.asarray(pack.images), wanted))
+    if len(photos) <= candidates:
+        return None
+    frame = score_with_pack(pack, [str(t) for t in got["text_id"]], [str(t) for t in got["text"]],
+                            np.stack(got["vector"]).astype(np.float32), photos, candidates)
+    return frame, len(got["text_id"]), len(photos)
 
 
 def _score_on_ray(corpus, model, entry, queries, photos, candidates, parts: Path | None, address, log):

@@ -34,7 +34,7 @@ def searcher(db):
 def test_nightly_writes_every_stage_and_scores(db):
     con = wsdb.connect_read_only(db)
     runs = table(con, "select job, status from job_runs order by started_at")
-    assert runs == [(j, "ok") for j in ("ingest", "files", "embed", "train", "policy", "score", "score", "pack",
+    assert runs == [(j, "ok") for j in ("ingest", "files", "embed", "train", "policy", "pack", "score", "score",
                                          "report")]
     assert table(con, "select photo_set, count(*), count(distinct query_id), count(distinct image), min(rank), "
                       "max(rank), min(score) >= 0, max(score) <= 1 from scores join score_runs using (run_id) "

@@ -179,3 +179,50 @@ def test_the_pack_reads_the_catalogue_in_chunks_beside_a_bank_of_described_photo
     rows = np.arange(len(corpus.images))
     want = load_model(entry).score(corpus, rows, np.full(len(rows), slot))
     np.testing.assert_allclose(pack.score(vector, QUERIES[1], rows), want, atol=1e-5, rtol=0)
+
+
+def test_batch_scoring_above_its_candidates_goes_through_the_pack(db, monkeypatch):
+    """`ws score --photos all` with fewer candidates than photos reads the photos from the pack, as
+    search does: per query the pack's stage one (the exact top 20 by the final tower's first member)
+    and the model's own scores of them, ranked; the photos' vectors are never loaded whole."""
+    from jobs.score import run_score
+    con = wsdb.connect(db)
+    (pair,), = table(con, "select model_id from models where name = 'pair_mlp'")
+    last_message = "select message from job_runs where job = 'score' order by started_at desc limit 1"
+    with monkeypatch.context() as m:                    # no current pack: the corpus path
+        m.setattr(searchpack.Pack, "open", classmethod(lambda cls, con, model: None))
+        assert run_score(con, "test", "all", pair, force=True, candidates=20).rows == 60 * 20
+    assert table(con, last_message) == [(None,)]
+    searchpack.build(con, active_model(con, pair))
+    result = run_score(con, "test", "all", pair, force=True, candidates=20)
+    assert (result.n_queries, result.n_photos, result.rows, result.through_pack) == (60, 74, 60 * 20, True)
+    assert table(con, last_message) == [("through the search pack",)]
+    got = con.execute("select query_id, image, score, rank from scores where run_id = ? order by query_id, rank",
+                      [result.run_id]).df()
+    entry = active_model(con, pair)
+    pack, scorer = searchpack.Pack.open(con, entry), load_model(entry)
+    corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
+    con.close()
+    dims = pack.tower.index.shape[1]
+    for query_id, rows in got.groupby("query_id"):
+        qproj = pack.projections(corpus.text_vectors[corpus.text_index[query_id]])
+        top = search.top_candidates(pack.tower.index, qproj[0][:dims], 20)
+        assert sorted(rows.image) == sorted(pack.images[i] for i in top)
+        assert list(rows["rank"]) == list(range(1, 21)) and rows.score.is_monotonic_decreasing
+    img = np.asarray([corpus.image_index[im] for im in got.image])
+    txt = np.asarray([corpus.text_index[q] for q in got.query_id])
+    np.testing.assert_allclose(got.score, scorer.score(corpus, img, txt).clip(0, 1), atol=1e-5, rtol=0)
+
+
+def test_batch_scoring_of_descriptions_loads_the_corpus(db):
+    """A description would meet itself in the pack's caption bank (the model leaves a text's own
+    photo out): descriptions are scored from the corpus, whatever the candidates."""
+    from jobs.score import run_score
+    con = wsdb.connect(db)
+    (pair,), = table(con, "select model_id from models where name = 'pair_mlp'")
+    searchpack.build(con, active_model(con, pair))
+    result = run_score(con, "descriptions", "all", pair, force=True, candidates=20)
+    assert result.rows == result.n_queries * 20
+    (message,), = table(con, "select message from job_runs where job = 'score' order by started_at desc limit 1")
+    con.close()
+    assert message != "through the search pack"

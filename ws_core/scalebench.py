@@ -43,12 +43,11 @@ def run_size(db: Path, n: int, queries: int, work: Path, model: str | None = Non
     """One catalogue of n synthetic photos; stage -> seconds, and what else the table reports.
     model: a model id or name (default: the active model)."""
     import duckdb
-    import pandas as pd
 
     from . import db as wsdb
     from . import policy, searchpack
     from .corpus import load_corpus
-    from .search import Searcher, active_model, load_model, model_by_name
+    from .search import CANDIDATES, Searcher, active_model, load_model, model_by_name, score_with_pack
     from .searchpack import _NpyWriter
     con = wsdb.connect_read_only(db)
     entry = active_model(con, model_by_name(con, model))
@@ -114,20 +113,13 @@ def run_size(db: Path, n: int, queries: int, work: Path, model: str | None = Non
     searcher = Searcher(con, model_id=entry["model_id"], pack=pack)
     con.close()
     searcher.hide(flagged)
+    # what `ws score --photos all` does above its candidates (jobs/score.py): every photo, none hidden
     start = time.perf_counter()
-    parts_q, parts_img, parts_score = [], [], []
-    for i, (text, vector) in enumerate(zip(texts, vectors)):
-        qproj = pack.projections(vector)
-        photos = searcher.candidates(qproj[0][:pack.tower.index.shape[1]])
-        parts_q.append(np.full(len(photos), i))
-        parts_img.append(photos)
-        parts_score.append(pack.score(vector, text, photos, qproj))
-    frame = pd.DataFrame({"query": np.concatenate(parts_q), "photo": np.concatenate(parts_img),
-                          "score": np.concatenate(parts_score)})
+    frame = score_with_pack(pack, [f"q{i:05d}" for i in range(len(texts))], texts, vectors, np.arange(n),
+                            CANDIDATES, progress=False)
     scores = duckdb.connect(str(work / "scores.duckdb"))
     scores.register("frame", frame)
-    scores.execute("create or replace table scores as select query, photo, score, "
-                   "row_number() over (partition by query order by score desc, photo) as rank from frame")
+    scores.execute("create or replace table scores as select query_id, image, score, rank from frame")
     out["score rows"] = scores.execute("select count(*) from scores").fetchone()[0]
     scores.close()
     times[f"score {len(texts)} queries (two stages)"] = time.perf_counter() - start

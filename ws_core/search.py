@@ -281,13 +281,43 @@ def score_queries(corpus, model, queries, photos, candidates: int, cache=None, p
                              for row in query_rows[start:start + step]])
             scores = model.score(corpus, cand.ravel(), np.repeat(q, cand.shape[1]), cache)
             parts.append((q, cand, scores.reshape(cand.shape)))
-    frames = []
-    for q, ph, sc in parts:
-        qq = np.repeat(q, ph.shape[1])
-        frame = pd.DataFrame({"query_id": texts[qq], "image": names[ph.ravel()], "score": sc.ravel()})
-        frames.append(frame)
-    out = pd.concat(frames, ignore_index=True)
-    out["score"] = out["score"].clip(0, 1)
-    out = out.sort_values(["query_id", "score", "image"], ascending=[True, False, True])
-    out["rank"] = out.groupby("query_id").cumcount() + 1
-    return out.reset_index(drop=True)
+    return _ranked(pd.concat([pd.DataFrame({"query_id": texts[np.repeat(q, ph.shape[1])],
+                                            "image": names[ph.ravel()], "score": sc.ravel()})
+                              for q, ph, sc in parts], ignore_index=True))
+
+
+def _ranked(frame):
+    """query_id, image, score -> the same, scores clipped to 0..1, with each query's rank (ties by name)."""
+    frame["score"] = frame["score"].clip(0, 1)
+    frame = frame.sort_values(["query_id", "score", "image"], ascending=[True, False, True])
+    frame["rank"] = frame.groupby("query_id").cumcount() + 1
+    return frame.reset_index(drop=True)
+
+
+def score_with_pack(pack, query_ids: list[str], texts: list[str], vectors: np.ndarray, photos: np.ndarray,
+                    candidates: int, progress: bool = True):
+    """score_queries through a search pack: the pack's stage one (its index, or the exact scan of the
+    final tower's first member, as search) recalls `candidates` of the pack rows `photos` per query,
+    and the pack scores them as the model does. The photos' vectors never enter memory whole, so a
+    catalogue of millions scores within the memory search needs. Only for texts outside the model's
+    description bank: the pack scores a new text, and a description would meet itself there."""
+    import pandas as pd
+    from tqdm import tqdm
+    shown = np.zeros(len(pack.images), dtype=bool)
+    shown[photos] = True
+    ann_index = pack.ann_index()
+    names = np.asarray(pack.images)
+    parts = []
+    for query_id, text, vector in tqdm(list(zip(query_ids, texts, vectors)), desc="scoring", unit="query",
+                                       disable=None if progress else True):
+        qproj = pack.projections(vector)
+        row = qproj[0][:pack.tower.index.shape[1]]
+        if ann_index is not None:
+            rows = ann_index.search(row, candidates, shown=shown)
+        else:
+            sims = np.asarray(pack.tower.index @ row)
+            sims[~shown] = -np.inf
+            rows = np.sort(np.argpartition(-sims, candidates - 1)[:candidates])
+        parts.append(pd.DataFrame({"query_id": query_id, "image": names[rows],
+                                   "score": pack.score(vector, text, rows, qproj)}))
+    return _ranked(pd.concat(parts, ignore_index=True))

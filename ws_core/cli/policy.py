@@ -91,7 +91,7 @@ def check_cmd(text, texts_file, lang, region, as_json, db):
               type=click.Choice(list(IMAGE_VERSIONS)), help="Photo vectors for the pixel classifier.")
 @click.option("--recall", type=click.FloatRange(0.5, 1.0), default=PixelParams.recall_target,
               show_default=True, help="Out-of-fold recall the pixel threshold must reach.")
-@click.option("--neighbours", is_flag=True,
+@click.option("--neighbours/--no-neighbours", default=True, show_default=True,
               help="Let out-of-fold AUC mix the labels of each photo's nearest described photos into the "
                    "pixel classifier (off: the regression alone).")
 @click.option("--force", is_flag=True, help="Rebuild the flags even when nothing changed.")
@@ -100,7 +100,7 @@ def check_cmd(text, texts_file, lang, region, as_json, db):
 @user_errors
 def run_cmd(image_enc, recall, neighbours, force, engine, address, db):
     """Flag queries and photos (descriptions, pixels); rebuilt only when inputs changed."""
-    params = PixelParams(recall_target=recall, knn_weights=(0.0, 0.5, 1.0) if neighbours else (0.0,))
+    params = PixelParams(recall_target=recall, knn_weights=PixelParams.knn_weights if neighbours else (0.0,))
     with _writer(db) as con:
         from jobs.policy import run_policy
         result = run_policy(con, image_enc, params, force,

@@ -25,7 +25,9 @@ from .common import db_option, engine_options, user_errors, writing
 def score(query_set, photo_set, model_id, candidates, force, engine, address, db):
     """Score a query set against a photo set with the active model; write table `scores`.
 
-    A run replaces the previous rows of the same model, query set and photo set atomically.
+    A run replaces the previous rows of the same model, query set and photo set atomically. Above
+    --candidates photos, test queries are scored through the model's search pack when a current one
+    exists (`ws pack`; the nightly builds it first): the photos are read from it, never loaded whole.
     """
     with writing(db, "score") as con:
         r = run_score(con, query_set, photo_set, model_id, force, candidates, engine=engine,
@@ -35,7 +37,7 @@ def score(query_set, photo_set, model_id, candidates, force, engine, address, db
                    f"{photo_set} photos; nothing to do")
     else:
         click.echo(f"score {r.run_id}: {r.n_queries} {query_set} queries x {r.n_photos} {photo_set} photos "
-                   f"with {r.model_id}: {r.rows} rows")
+                   f"with {r.model_id}: {r.rows} rows" + (" (through the search pack)" if r.through_pack else ""))
 
 
 @click.command()

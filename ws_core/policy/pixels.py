@@ -16,13 +16,15 @@ import numpy as np
 
 @dataclass
 class PixelParams:
-    recall_target: float = 0.95                  # on out-of-fold train photos; the test check asks 0.90
+    # on out-of-fold train photos: issue 14 asks 0.97 of the test photos, and showing a child is the
+    # costly error
+    recall_target: float = 0.97
     # L2 strength, chosen by out-of-fold AUC; on the full data 0.001 (AUC 0.889 against 0.885 at
     # 0.003, the lowest of the grid before)
     c_grid: tuple[float, ...] = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)
     # the neighbours' share of the vote, chosen by out-of-fold AUC among these (`ws policy run
-    # --neighbours`: 0, 0.5, 1). Off by default: README, "The children rule"
-    knn_weights: tuple[float, ...] = (0.0,)
+    # --no-neighbours`: the regression alone)
+    knn_weights: tuple[float, ...] = (0.0, 0.5, 1.0)
     knn_k: int = 25
     knn_temperature: float = 0.1
     folds: int = 5

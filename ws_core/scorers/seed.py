@@ -25,7 +25,9 @@ class SeedLinear(Scorer):
     Params = SeedLinearParams
 
     def fit(self, corpus, train_pairs, train_photos, seed=0, cache=None):
-        x = _concat(corpus, train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy())
+        # float64: the penalised system's condition is about 1e-8 on the full data, beyond float32's
+        # precision (scipy warned "ill-conditioned matrix" once per fold)
+        x = _concat(corpus, train_pairs["img"].to_numpy(), train_pairs["txt"].to_numpy()).astype(np.float64)
         mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
         from sklearn.linear_model import Ridge
         model = Ridge(alpha=self.params.alpha).fit((x - mean) / std, train_pairs["target"].to_numpy())
