@@ -230,12 +230,19 @@ class Searcher:
         stage-one rows are nearest the query's."""
         if self.index is None:
             return self.visible
-        if self.ann is not None:
-            return self.ann.search(query_row, CANDIDATES, shown=~self.masked)
-        sims = np.asarray(self.index @ query_row)
-        if self.masked is not None:
-            sims[self.masked] = -np.inf
-        return np.unique(self.index_rows[np.argpartition(-sims, CANDIDATES - 1)[:CANDIDATES]])
+        shown = None if self.masked is None else ~self.masked
+        return self.index_rows[recall(self.index, query_row, CANDIDATES, shown, self.ann)]
+
+
+def recall(index: np.ndarray, row: np.ndarray, k: int, shown: np.ndarray | None = None, ann_index=None) -> np.ndarray:
+    """Stage one: the (ascending) rows of the k shown stage-one rows nearest `row`, by the approximate
+    index when there is one, else an exact scan."""
+    if ann_index is not None:
+        return ann_index.search(row, k, shown=shown)
+    sims = np.asarray(index @ row)
+    if shown is not None:
+        sims[~shown] = -np.inf
+    return np.sort(np.argpartition(-sims, k - 1)[:k])
 
 
 def queries_per_call(n_photos: int, candidates: int) -> int:
@@ -311,13 +318,7 @@ def score_with_pack(pack, query_ids: list[str], texts: list[str], vectors: np.nd
     for query_id, text, vector in tqdm(list(zip(query_ids, texts, vectors)), desc="scoring", unit="query",
                                        disable=None if progress else True):
         qproj = pack.projections(vector)
-        row = qproj[0][:pack.tower.index.shape[1]]
-        if ann_index is not None:
-            rows = ann_index.search(row, candidates, shown=shown)
-        else:
-            sims = np.asarray(pack.tower.index @ row)
-            sims[~shown] = -np.inf
-            rows = np.sort(np.argpartition(-sims, candidates - 1)[:candidates])
+        rows = recall(pack.tower.index, qproj[0][:pack.tower.index.shape[1]], candidates, shown, ann_index)
         parts.append(pd.DataFrame({"query_id": query_id, "image": names[rows],
                                    "score": pack.score(vector, text, rows, qproj)}))
     return _ranked(pd.concat(parts, ignore_index=True))
