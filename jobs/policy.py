@@ -22,6 +22,7 @@ from ws_core.jobrun import job_run, utc_now
 from ws_core.policy import check, load_vocabulary
 from ws_core.policy import meaning
 from ws_core.policy import pixels as pixel_model
+from ws_core.policy.query import term_keys
 
 
 @dataclass
@@ -123,13 +124,14 @@ def _fit_meaning(texts, vocab, params: meaning.MeaningParams, encode, log):
     encode = encode or meaning.use_vectors
     lab = meaning.load_labelled()
     lab_x = encode(list(lab.text))
-    lab_vocab = [check(t, vocab).is_child for t in lab.text]
+    lab_terms = [term_keys(check(t, vocab), vocab) for t in lab.text]
+    lab_vocab = [bool(t) for t in lab_terms]
     described = texts[texts.is_description].set_index("text_id")
     ids = map_sample(list(described.index), params.descriptions) if params.descriptions else []
     desc_x = encode(list(described.loc[ids, "text"])) if ids else np.zeros((0, lab_x.shape[1]), np.float32)
     model, m = meaning.fit(lab_x, lab.asks_for_children.values, lab.lang.values, lab_vocab, desc_x,
                            described.loc[ids, "child"].values if ids else [], params, USE_VERSION,
-                           list(lab.text))
+                           list(lab.text), lab_terms)
     log(f"query classifier: threshold {model.threshold:.3f}, veto {model.veto:.3f}; cross-validated recall / "
         f"false alarms: English {m.get('cv_en_recall', float('nan')):.3f} / "
         f"{m.get('cv_en_false_alarms', float('nan')):.3f}, Russian {m.get('cv_ru_recall', float('nan')):.3f} / "

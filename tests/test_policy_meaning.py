@@ -103,6 +103,19 @@ def test_misspelt_and_split_words(vocab, text, evidence):
     ("детский врач в кабинете", False), ("дочерняя компания", False), ("a family of four", False),
     ("a first-class cabin", False), ("первоклассный сервис", False), ("under 10 minutes", False),
     ("one of two men", False),
+    # schema/013: pet names, old words, organisations, relations; adults by relation, "without children"
+    ("a scamp with a slingshot", True), ("a brat in a supermarket", True), ("a mini-me in dad's hat", True),
+    ("the wee ones at the fair", True), ("a flower girl at the wedding", True), ("a high school freshman", True),
+    ("шалунишка под столом", True), ("непоседы на диване", True), ("озорница с косичками", True),
+    ("октябрята на линейке", True), ("утренник в детском саду", True), ("правнучка с прабабушкой", True),
+    ("племяшка на качелях", True), ("гимнастки младшего возраста", True), ("school-age kids", True), ("дочурка в коляске", True),
+    ("спектакль в младших классах", True), ("урок в начальной школе", True),
+    ("учительница начальных классов за столом", False),
+    ("an old man and his grown-up son", False), ("her middle-aged daughter", False),
+    ("a cafe with no kids allowed", False), ("взрослого сына провожают в армию", False),
+    ("пожилой мужчина с сыном средних лет", False), ("седой отец и седой сын на рыбалке", False), ("магазин мебели, без детей", False),
+    ("a brat sausage on the grill", False), ("пионер авиации", False), ("непоседливый кот", False),
+    ("little monkeys in a zoo", False), ("мужчина спит как младенец", False), ("giggling like schoolgirls", False), ("a lassie dog", False), ("если дождь", False), ("на даче", False),
 ])
 def test_vocabulary_by_meaning(vocab, text, expected):
     assert policy.check(text, vocab).is_child is expected, policy.check(text, vocab).evidence
@@ -124,9 +137,9 @@ def test_thresholds_add_within_the_false_alarm_budget_and_veto_spares_children()
     assert meaning.decide(p, np.zeros(8, bool), words, threshold, veto).tolist() == [1, 1, 1, 1, 1, 1, 0, 1]
 
 
-def _fake_model(hard_text="a father and his grown son"):
-    """Vectors are one-hot by a keyword; p is high for "scamps", low otherwise."""
-    keys = ["scamps", "grown", "park", "vessel"]
+def _fake_model(hard_text="an old father and his son"):
+    """Vectors are one-hot by a keyword; p is high for "imps", low otherwise."""
+    keys = ["imps", "grown", "park", "vessel"]
 
     def encode(texts):
         out = np.zeros((len(texts), len(keys)), dtype=np.float32)
@@ -137,9 +150,9 @@ def _fake_model(hard_text="a father and his grown son"):
 
     model = meaning.TextModel("fake", np.array([6.0, -6.0, -2.0, 0.0], np.float32), 0.0, threshold=0.9,
                               veto=0.5, veto_cosine=0.6,
-                              example_texts=["street scamps playing", hard_text, "a park bench"],
+                              example_texts=["street imps playing", hard_text, "a park bench"],
                               example_labels=np.array([True, False, False]),
-                              example_vectors=encode(["scamps", "grown", "park"]),
+                              example_vectors=encode(["imps", "grown", "park"]),
                               example_hard=np.array([False, True, False]))
     return model, encode
 
@@ -147,15 +160,17 @@ def _fake_model(hard_text="a father and his grown son"):
 def test_query_check_decisions_keep_their_evidence(vocab):
     model, encode = _fake_model()
     check = meaning.QueryCheck(vocab, model, encode)
-    by_class, vetoed, plain, words, age, none = check.many([
-        "scruffy scamps by the sea", "an old man with his son, a grown man", "a park at dawn", "a boy in a park",
-        "a grown 5-year-old", "🙂🙂 12345"])
+    by_class, vetoed, other_word, plain, words, age, none = check.many([
+        "scruffy imps by the sea", "an old man with his son, a grown man", "a girl, grown tall", "a park at dawn",
+        "a boy in a park", "a grown 5-year-old", "🙂🙂 12345"])
     assert (by_class.is_child, by_class.source, by_class.evidence) == (
-        True, "classifier", ["classifier p=1.00 >= 0.90; nearest labelled query: 'street scamps playing' "
+        True, "classifier", ["classifier p=1.00 >= 0.90; nearest labelled query: 'street imps playing' "
                              "(child, cosine 1.00)"])
     assert (vetoed.is_child, vetoed.source, vetoed.evidence) == (
         False, "classifier", ["the words (son) overruled: classifier p=0.00 < 0.50; nearest labelled query: "
-                              "'a father and his grown son' (not a child, cosine 1.00)"])
+                              "'an old father and his son' (not a child, cosine 1.00)"])
+    # as close to the same hard negative, but another word flagged it: the words stand
+    assert (other_word.is_child, other_word.source, other_word.evidence) == (True, "vocabulary", ["girl"])
     assert (plain.is_child, plain.source, plain.evidence) == (False, None, [])
     assert plain.score == pytest.approx(1 / (1 + np.exp(2)))
     # the words stand where no hard negative is near ("park" is a plain negative); a stated age always

@@ -97,16 +97,24 @@ def _strata(lang, y):
     return np.char.add(np.asarray(lang, dtype=str), np.asarray(y, dtype=int).astype(str))
 
 
-def near_hard_negative(x, examples, hard, min_cosine) -> np.ndarray:
-    """Whether each row's nearest labelled example is a hard negative at least this close."""
+def near_hard_negative(x, examples, hard, min_cosine, terms=None, example_terms=None) -> np.ndarray:
+    """Whether each row's nearest labelled example is a hard negative at least this close and, given
+    the vocabulary terms that flagged each (sets), one that the same word flagged: "a boy and his puppy
+    asleep on the couch" is not overruled by "a man sleeping like a baby on the sofa" (a like scene,
+    another word). example_terms may be a function of the example's index (looked up when needed)."""
     if not len(hard):
         return np.zeros(len(x), dtype=bool)
     sims = np.asarray(x, dtype=np.float32) @ np.asarray(examples, dtype=np.float32).T
     best = sims.argmax(axis=1)
-    return np.asarray(hard, bool)[best] & (sims[np.arange(len(x)), best] >= min_cosine)
+    near = np.asarray(hard, bool)[best] & (sims[np.arange(len(x)), best] >= min_cosine)
+    if terms is not None:
+        of = example_terms if callable(example_terms) else example_terms.__getitem__
+        near &= np.array([bool(n and terms[i] & of(int(best[i]))) for i, n in enumerate(near)], dtype=bool)
+    return near
 
 
-def out_of_fold(lab_x, lab_y, lang, lab_vocab, desc_x, desc_y, params, seed=0) -> tuple[np.ndarray, np.ndarray]:
+def out_of_fold(lab_x, lab_y, lang, lab_vocab, desc_x, desc_y, params, seed=0,
+                lab_terms=None) -> tuple[np.ndarray, np.ndarray]:
     """Each labelled query's probability from a model that never saw it (descriptions always in), and
     whether its nearest query of that model's training part is a close negative."""
     from sklearn.model_selection import StratifiedKFold
@@ -117,8 +125,20 @@ def out_of_fold(lab_x, lab_y, lang, lab_vocab, desc_x, desc_y, params, seed=0) -
         x, y, w = _training(lab_x[tr], lab_y[tr], desc_x, desc_y, params)
         m = _fit_lr(x, y, w, params.c)
         p[te] = m.predict_proba(lab_x[te])[:, 1]
-        near[te] = near_hard_negative(lab_x[te], lab_x[tr], lab_vocab[tr] & ~lab_y[tr], params.veto_cosine)
+        near[te] = near_hard_negative(lab_x[te], lab_x[tr], lab_vocab[tr] & ~lab_y[tr], params.veto_cosine,
+                                      *_terms(lab_terms, te, tr))
     return p, near
+
+
+def _terms(lab_terms, te, tr) -> tuple:
+    """(held-out rows' terms, training rows' terms) for near_hard_negative, or nothing."""
+    if lab_terms is None:
+        return ()
+    return [lab_terms[i] for i in te], [lab_terms[i] for i in tr]
+
+
+def _subset(lab_terms, rows):
+    return None if lab_terms is None else [lab_terms[i] for i in rows]
 
 
 def choose_thresholds(p, near, y, vocab_hit, params) -> tuple[float, float]:
@@ -150,7 +170,7 @@ def decide(p, near, vocab_hit, threshold, veto) -> np.ndarray:
 
 
 def fit(lab_x, lab_y, lab_lang, lab_vocab, desc_x, desc_y, params: MeaningParams, encoder: str,
-        texts: list[str]) -> tuple[TextModel, dict]:
+        texts: list[str], lab_terms=None) -> tuple[TextModel, dict]:
     """The model on every labelled query, its thresholds from out-of-fold probabilities, and the
     check's recall and false alarms per language by nested cross-validation (thresholds chosen inside
     each outer training part, applied to its held-out part)."""
@@ -164,11 +184,12 @@ def fit(lab_x, lab_y, lab_lang, lab_vocab, desc_x, desc_y, params: MeaningParams
     decided, probs = np.zeros(len(lab_y), bool), np.zeros(len(lab_y))
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=1).split(lab_x, strata):
         t, v = choose_thresholds(*out_of_fold(lab_x[tr], lab_y[tr], lab_lang[tr], lab_vocab[tr], desc_x,
-                                              desc_y, params),
+                                              desc_y, params, lab_terms=_subset(lab_terms, tr)),
                                  lab_y[tr], lab_vocab[tr], params)
         x, y, w = _training(lab_x[tr], lab_y[tr], desc_x, desc_y, params)
         probs[te] = _fit_lr(x, y, w, params.c).predict_proba(lab_x[te])[:, 1]
-        near = near_hard_negative(lab_x[te], lab_x[tr], lab_vocab[tr] & ~lab_y[tr], params.veto_cosine)
+        near = near_hard_negative(lab_x[te], lab_x[tr], lab_vocab[tr] & ~lab_y[tr], params.veto_cosine,
+                                  *_terms(lab_terms, te, tr))
         decided[te] = decide(probs[te], near, lab_vocab[te], t, v)
     metrics = {}
     for lang in LANGS:
@@ -180,7 +201,8 @@ def fit(lab_x, lab_y, lab_lang, lab_vocab, desc_x, desc_y, params: MeaningParams
                         f"vocabulary_{lang}_recall": float(lab_vocab[pos].mean()),
                         f"vocabulary_{lang}_false_alarms": float(lab_vocab[neg].mean()),
                         f"labelled_{lang}_queries": int(m.sum())}
-    threshold, veto = choose_thresholds(*out_of_fold(lab_x, lab_y, lab_lang, lab_vocab, desc_x, desc_y, params),
+    threshold, veto = choose_thresholds(*out_of_fold(lab_x, lab_y, lab_lang, lab_vocab, desc_x, desc_y, params,
+                                                     lab_terms=lab_terms),
                                         lab_y, lab_vocab, params)
     x, y, w = _training(lab_x, lab_y, desc_x, desc_y, params)
     lr = _fit_lr(x, y, w, params.c)
@@ -228,6 +250,14 @@ class QueryCheck:
     def __init__(self, vocab, model: TextModel | None = None, encode=None):
         self.vocab, self.model = vocab, model
         self._encode = encode            # texts -> vectors; USE-m unless a test hands another
+        self._example_terms: dict[int, frozenset] = {}
+
+    def example_terms(self, i: int) -> frozenset:
+        """The vocabulary terms that flag labelled example i (read when a veto needs them)."""
+        if i not in self._example_terms:
+            from .query import check, term_keys
+            self._example_terms[i] = term_keys(check(self.model.example_texts[i], self.vocab), self.vocab)
+        return self._example_terms[i]
 
     @classmethod
     def load(cls, con) -> "QueryCheck":
@@ -241,7 +271,7 @@ class QueryCheck:
         return self.many([text])[0]
 
     def many(self, texts: list[str]) -> list:
-        from .query import Decision, check
+        from .query import Decision, check, term_keys
         words = [check(t, self.vocab) for t in texts]
         if self.model is None:
             return words
@@ -258,7 +288,7 @@ class QueryCheck:
             p = float(self.model.probability(vectors[i][None])[0])
             # a stated age under 16 is never overruled
             near = near_hard_negative(vectors[i][None], self.model.example_vectors, self.model.example_hard,
-                                      self.model.veto_cosine)
+                                      self.model.veto_cosine, [term_keys(d, self.vocab)], self.example_terms)
             child = d.is_child and any(e.startswith("age") for e in d.evidence) or bool(
                 decide([p], near, [d.is_child], self.model.threshold, self.model.veto)[0])
             nearest = self._nearest(vectors[i]) if child != d.is_child else ""

@@ -131,6 +131,21 @@ def check(text: str, vocab: Vocabulary) -> Decision:
     return Decision(bool(seen), exact or seen, "vocabulary" if seen else None)
 
 
+def term_keys(decision: Decision, vocab: Vocabulary) -> frozenset[str]:
+    """The vocabulary entries behind a decision's evidence, inflection aside ("ребят" and "ребята" are
+    one stem), so that two texts can be asked whether the same word flagged them."""
+    keys = set()
+    for e in decision.evidence:
+        if e.startswith("age"):
+            keys.add("age")
+            continue
+        read = re.search(r"\(read as (.+)\)$", e)
+        words = tuple((read.group(1) if read else e).split())
+        term = vocab.lookup(words)
+        keys.add(term.term if term is not None else " ".join(words))
+    return frozenset(keys)
+
+
 def _vocabulary_hits(words: list[str], vocab: Vocabulary) -> list[str]:
     """Scan left to right, longest phrase first; a not_child phrase consumes its words."""
     hits, i = [], 0
