@@ -124,8 +124,9 @@ def _fit_meaning(texts, vocab, params: meaning.MeaningParams, encode, log):
     encode = encode or meaning.use_vectors
     lab = meaning.load_labelled()
     lab_x = encode(list(lab.text))
-    lab_terms = [term_keys(check(t, vocab), vocab) for t in lab.text]
-    lab_vocab = [bool(t) for t in lab_terms]
+    decisions = [check(t, vocab) for t in lab.text]
+    lab_vocab = [d.is_child for d in decisions]
+    lab_terms = [term_keys(d, vocab) for d in decisions]
     described = texts[texts.is_description].set_index("text_id")
     ids = map_sample(list(described.index), params.descriptions) if params.descriptions else []
     desc_x = encode(list(described.loc[ids, "text"])) if ids else np.zeros((0, lab_x.shape[1]), np.float32)

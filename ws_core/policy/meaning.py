@@ -126,15 +126,8 @@ def out_of_fold(lab_x, lab_y, lang, lab_vocab, desc_x, desc_y, params, seed=0,
         m = _fit_lr(x, y, w, params.c)
         p[te] = m.predict_proba(lab_x[te])[:, 1]
         near[te] = near_hard_negative(lab_x[te], lab_x[tr], lab_vocab[tr] & ~lab_y[tr], params.veto_cosine,
-                                      *_terms(lab_terms, te, tr))
+                                      _subset(lab_terms, te), _subset(lab_terms, tr))
     return p, near
-
-
-def _terms(lab_terms, te, tr) -> tuple:
-    """(held-out rows' terms, training rows' terms) for near_hard_negative, or nothing."""
-    if lab_terms is None:
-        return ()
-    return [lab_terms[i] for i in te], [lab_terms[i] for i in tr]
 
 
 def _subset(lab_terms, rows):
@@ -189,7 +182,7 @@ def fit(lab_x, lab_y, lab_lang, lab_vocab, desc_x, desc_y, params: MeaningParams
         x, y, w = _training(lab_x[tr], lab_y[tr], desc_x, desc_y, params)
         probs[te] = _fit_lr(x, y, w, params.c).predict_proba(lab_x[te])[:, 1]
         near = near_hard_negative(lab_x[te], lab_x[tr], lab_vocab[tr] & ~lab_y[tr], params.veto_cosine,
-                                  *_terms(lab_terms, te, tr))
+                                  _subset(lab_terms, te), _subset(lab_terms, tr))
         decided[te] = decide(probs[te], near, lab_vocab[te], t, v)
     metrics = {}
     for lang in LANGS:
