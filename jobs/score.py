@@ -4,7 +4,7 @@ Up to `candidates` photos (default BATCH_CANDIDATES), every pair is scored (the 
 job's test evaluation makes, so rpt_retrieval_metrics reproduces model_metrics exactly); above, the
 two-tower recalls `candidates` photos per query and the model re-ranks them, and only those rows are
 stored; there, where the model's search pack is current, test queries go through it as search's do
-(ws_core/search.py score_with_pack), so the photos' vectors are never loaded whole. Batch work has no
+(ws_core/search.py score_with_pack; on Ray too), so the photos' vectors are never loaded whole. Batch work has no
 latency budget and full scoring shares the photo-side work across queries:
 977 train queries x 1463 photos took 20 s in full and 140 s in two stages of 1000 (measured once with
 `ws score --queries train --photos all --candidates N --force`), so batches go two-stage only when
@@ -50,8 +50,7 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
               address: str | None = None, log=lambda m: None) -> ScoreResult:
     """engine "ray": the queries are scored on a Ray cluster (`address`, default a local one) in
     Parquet parts under `parts`, loaded in the same one transaction (ws_core/distributed.py)."""
-    from ws_core.corpus import load_corpus
-    from ws_core.search import active_model, load_model, score_queries
+    from ws_core.search import active_model
     if query_set not in QUERY_SETS:
         raise WsError(f"Unknown query set {query_set!r}; choose from {', '.join(QUERY_SETS)}.")
     if photo_set not in PHOTO_SETS:
@@ -64,38 +63,42 @@ def run_score(con: duckdb.DuckDBPyConnection, query_set: str = "test", photo_set
                 run.message = f"unchanged since the last {query_set} x {photo_set} run: nothing done"
             return ScoreResult(None, entry["model_id"], *same, rows=0, skipped=True)
     with job_run(con, "score") as run:
-        packed = _through_pack(con, entry, query_set, photo_set, candidates) if engine == "local" else None
+        packed = _pack_inputs(con, entry, query_set, photo_set, candidates)
         if packed is not None:
-            frame, n_queries, n_photos = packed
-            run.rows_in = n_queries * n_photos
-            _store(con, run.run_id, entry["model_id"], query_set, photo_set, frame, n_queries, n_photos, candidates)
-            run.rows_out = len(frame)
-            run.message = "through the search pack"
-            return ScoreResult(run.run_id, entry["model_id"], n_queries, n_photos, len(frame), through_pack=True)
-        corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
-        model = load_model(entry)
-        # the role column names come from QUERY_SETS above, never from the user
-        wanted = {t for (t,) in con.execute(f"select text_id from texts where {QUERY_SETS[query_set]}").fetchall()}
-        queries = np.asarray([i for i, t in enumerate(corpus.texts) if t in wanted], dtype=int)
-        in_set = corpus.image_split == photo_set if photo_set != "all" else np.ones(len(corpus.images), bool)
-        # a photo whose file is missing or changed (jobs/files.py) is not scored until it returns
-        on_disk = {im for (im,) in con.execute("select image from photos where status = 'ok'").fetchall()}
-        photos = np.flatnonzero(in_set & np.isin(np.asarray(corpus.images), list(on_disk)))
-        if len(queries) == 0 or len(photos) == 0:
-            raise WsError(f"Nothing to score: {len(queries)} {query_set} queries with vectors and "
-                          f"{len(photos)} {photo_set} photos with vectors; run `ws embed` first.")
-        folder = None
-        if engine == "ray":
-            frame, folder, run.message = _score_on_ray(corpus, model, entry, queries, photos, candidates,
-                                                       parts, address, log)
+            frame, folder, note = _through_pack(*packed, candidates, engine, parts, address, log)
+            run.message = "; ".join(filter(None, ["through the search pack", note]))
+            n_queries, n_photos = len(packed[1]), len(packed[4])
         else:
-            frame = score_queries(corpus, model, queries, photos, candidates)
-        run.rows_in = len(queries) * len(photos)
-        _store(con, run.run_id, entry["model_id"], query_set, photo_set, frame, len(queries), len(photos), candidates)
+            frame, n_queries, n_photos, folder, run.message = _through_corpus(
+                con, entry, query_set, photo_set, candidates, engine, parts, address, log)
+        run.rows_in = n_queries * n_photos
+        _store(con, run.run_id, entry["model_id"], query_set, photo_set, frame, n_queries, n_photos, candidates)
         run.rows_out = len(frame)
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)       # loaded: the parts are not needed again
-    return ScoreResult(run.run_id, entry["model_id"], len(queries), len(photos), len(frame))
+    return ScoreResult(run.run_id, entry["model_id"], n_queries, n_photos, len(frame), through_pack=packed is not None)
+
+
+def _through_corpus(con, entry, query_set, photo_set, candidates, engine, parts, address, log):
+    """(frame, queries, photos, the Ray parts' folder or None, the job's note) with the corpus loaded."""
+    from ws_core.corpus import load_corpus
+    from ws_core.search import load_model, score_queries
+    corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
+    model = load_model(entry)
+    # the role column names come from QUERY_SETS above, never from the user
+    wanted = {t for (t,) in con.execute(f"select text_id from texts where {QUERY_SETS[query_set]}").fetchall()}
+    queries = np.asarray([i for i, t in enumerate(corpus.texts) if t in wanted], dtype=int)
+    in_set = corpus.image_split == photo_set if photo_set != "all" else np.ones(len(corpus.images), bool)
+    # a photo whose file is missing or changed (jobs/files.py) is not scored until it returns
+    on_disk = {im for (im,) in con.execute("select image from photos where status = 'ok'").fetchall()}
+    photos = np.flatnonzero(in_set & np.isin(np.asarray(corpus.images), list(on_disk)))
+    if len(queries) == 0 or len(photos) == 0:
+        raise WsError(f"Nothing to score: {len(queries)} {query_set} queries with vectors and "
+                      f"{len(photos)} {photo_set} photos with vectors; run `ws embed` first.")
+    if engine == "ray":
+        frame, folder, note = _score_on_ray(corpus, model, entry, queries, photos, candidates, parts, address, log)
+        return frame, len(queries), len(photos), folder, note
+    return score_queries(corpus, model, queries, photos, candidates), len(queries), len(photos), None, None
 
 
 def _store(con, run_id, model_id, query_set, photo_set, frame, n_queries, n_photos, candidates):
@@ -113,12 +116,12 @@ def _store(con, run_id, model_id, query_set, photo_set, frame, n_queries, n_phot
                      utc_now()])
 
 
-def _through_pack(con, entry, query_set, photo_set, candidates):
-    """(frame, queries, photos) scored through the model's current search pack (`ws pack`; the
-    nightly builds it before this stage), or None where the corpus is loaded instead: no current pack
-    with a two-tower, few enough photos to score every pair, or a query set of descriptions (the pack
-    scores new texts: a description would meet itself in the caption bank)."""
-    from ws_core.search import score_with_pack
+def _pack_inputs(con, entry, query_set, photo_set, candidates):
+    """(pack, query ids, texts, vectors, pack rows of the photos) to score through the model's current
+    search pack (`ws pack`; the nightly builds it before this stage), or None where the corpus is
+    loaded instead: no current pack with a two-tower, few enough photos to score every pair, or a
+    query set of descriptions (the pack scores new texts: a description would meet itself in the
+    caption bank)."""
     from ws_core.searchpack import Pack
     pack = Pack.open(con, entry)
     if pack is None or pack.tower is None:
@@ -135,22 +138,38 @@ def _through_pack(con, entry, query_set, photo_set, candidates):
     photos = np.flatnonzero(np.isin(np.asarray(pack.images), wanted))
     if len(photos) <= candidates:
         return None
-    frame = score_with_pack(pack, [str(t) for t in got["text_id"]], [str(t) for t in got["text"]],
-                            np.stack(got["vector"]).astype(np.float32), photos, candidates)
-    return frame, len(got["text_id"]), len(photos)
+    return (pack, [str(t) for t in got["text_id"]], [str(t) for t in got["text"]],
+            np.stack(got["vector"]).astype(np.float32), photos)
+
+
+def _through_pack(pack, ids, texts, vectors, photos, candidates, engine, parts: Path | None, address, log):
+    """(frame, the Ray parts' folder or None, the job's note) scored through the pack; on Ray each
+    worker maps the pack and scores parts of the queries with the same code, so the rows are the same."""
+    from ws_core.search import score_with_pack
+    if engine != "ray":
+        return score_with_pack(pack, ids, texts, vectors, photos, candidates), None, None
+    from ws_core.distributed import pack_score_parts, parts_folder
+    folder = parts_folder(parts, f"score-{pack.folder.name}")
+    frame, note = _read_parts(*pack_score_parts(pack.folder, ids, texts, vectors, photos, candidates, folder,
+                                                address, log=log))
+    return frame, folder, note
 
 
 def _score_on_ray(corpus, model, entry, queries, photos, candidates, parts: Path | None, address, log):
     """(the frame the local engine would give, the parts' folder, the job's note)."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-
     from ws_core.distributed import parts_folder, score_parts
     folder = parts_folder(parts, f"score-{entry['model_id']}")
-    paths, reused = score_parts(corpus, model, entry["sha256"], queries, photos, candidates, folder, address,
-                                log=log)
+    frame, note = _read_parts(*score_parts(corpus, model, entry["sha256"], queries, photos, candidates, folder,
+                                           address, log=log))
+    return frame, folder, note
+
+
+def _read_parts(paths: list[Path], reused: int):
+    """The Ray parts as one frame, and the job's note."""
+    import pandas as pd
+    import pyarrow.parquet as pq
     frame = pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
-    return frame, folder, f"engine ray: {len(paths)} parts ({reused} from an earlier run)"
+    return frame, f"engine ray: {len(paths)} parts ({reused} from an earlier run)"
 
 
 def _unchanged(con, model_id, query_set, photo_set, candidates):

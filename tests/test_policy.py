@@ -237,6 +237,13 @@ def _perturb(draw, term: str) -> str:
     return out
 
 
+@pytest.mark.parametrize("text", ["a photo of я/с/л/и/-/с/а/д in the park", "группа я.с.л.и.с.а.д на прогулке",
+                                  "a m/i/n/i/-/m/e in a stroller", "dad and his minime"])
+def test_a_hyphenated_child_term_is_found_with_its_parts_joined(vocab, text):
+    # views() reads punctuation inside a word as nothing: "ясли-сад" spelled out is "яслисад"
+    assert policy.check(text, vocab).is_child
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.data())
 def test_tricks_inside_any_child_term_keep_the_disclaimer(vocab, data):

@@ -8,7 +8,7 @@ import pytest
 from jobs.embed import run_embed
 from jobs.ingest import run_ingest
 from ws_core import db as wsdb
-from ws_core import distributed
+from ws_core import distributed, searchpack
 from ws_core.config import SAMPLE_DIR
 from tests.conftest import table
 
@@ -99,6 +99,8 @@ def test_ray_scores_are_the_local_engines_and_a_killed_load_keeps_the_old_rows(d
     from ws_core import search
     monkeypatch.setattr(distributed, "PART_QUERIES", 16)
     monkeypatch.setattr(search, "queries_per_call", lambda photos, candidates: 8)    # 2 calls a part, 4 parts
+    # the corpus path, whatever packs other tests built (the pack's path is the next test)
+    monkeypatch.setattr(searchpack.Pack, "open", classmethod(lambda cls, con, model: None))
     con = wsdb.connect(db)
     # a model with a two-tower, to recall candidates with (the sample's active one may have none)
     model = table(con, "select model_id from models where name = 'pair_mlp'")[0][0]
@@ -122,6 +124,31 @@ def test_ray_scores_are_the_local_engines_and_a_killed_load_keeps_the_old_rows(d
     got = table(con, SCORES, ["all"])
     assert r.rows == len(want) and [g[:3] for g in got] == [w[:3] for w in want]
     np.testing.assert_allclose([g[3] for g in got], [w[3] for w in want], atol=1e-5, rtol=0)
+    assert not list(parts.glob("score-*"))                          # loaded: the parts are gone
+    con.close()
+
+
+def test_ray_scores_through_the_search_pack_are_the_local_ones(db, tmp_path, monkeypatch, local_ray):
+    """Above its candidates with a current search pack, the score job on Ray maps the pack on each
+    worker (the driver never loads the corpus) and writes the local engine's rows."""
+    import ws_core.corpus
+    from jobs.score import run_score
+    from ws_core.search import active_model
+    monkeypatch.setattr(distributed, "PART_QUERIES", 16)
+    con = wsdb.connect(db)
+    (model,), = table(con, "select model_id from models where name = 'pair_mlp'")
+    searchpack.build(con, active_model(con, model))
+    local = run_score(con, "test", "all", model, force=True, candidates=20)
+    want = table(con, SCORES, ["all"])
+    monkeypatch.setattr(ws_core.corpus, "load_corpus", lambda *a, **k: pytest.fail("the corpus was loaded"))
+    parts = tmp_path / "parts"
+    r = run_score(con, "test", "all", model, force=True, candidates=20, engine="ray", parts=parts)
+    assert (local.through_pack, r.through_pack, r.rows, local.rows) == (True, True, 60 * 20, 60 * 20)
+    assert table(con, "select message from job_runs where job = 'score' order by started_at desc limit 1") == [
+        ("through the search pack; engine ray: 4 parts (0 from an earlier run)",)]
+    got = table(con, SCORES, ["all"])
+    assert [g[:3] for g in got] == [w[:3] for w in want]
+    np.testing.assert_allclose([g[3] for g in got], [w[3] for w in want], atol=1e-6, rtol=0)
     assert not list(parts.glob("score-*"))                          # loaded: the parts are gone
     con.close()
 

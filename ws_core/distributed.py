@@ -3,8 +3,9 @@ work spread over a Ray cluster with Ray Data, for catalogues one machine cannot 
 reasonable time.
 
 The work is cut into parts (photos to embed, queries to score, photos whose pixel flags to compute),
-each named by a digest of everything its result depends on. An actor pool holds the encoder, or the
-model and the corpus, once per worker; each part is computed by the same code as the local engine
+each named by a digest of everything its result depends on. An actor pool holds the encoder, the
+model's search pack (mapped, where the local score job would use it too), or the model and the corpus,
+once per worker; each part is computed by the same code as the local engine
 and written as one Parquet file (a temporary name renamed into place). The driver then loads every
 part in one transaction. A part already on disk is not computed again, so a run killed at any
 moment loses nothing: its parts wait for the rerun, and the database changes only in that last
@@ -118,6 +119,30 @@ class PartScorer(PartWriter):
         return pa.Table.from_pandas(frame, preserve_index=False)
 
 
+class PartPackScorer(PartWriter):
+    """Queries scored through the model's search pack as the local score job does
+    (ws_core.search.score_with_pack): each worker maps the pack's files, so no worker holds the
+    photos' vectors whole; the queries' ids, texts and vectors are in Ray's object store once."""
+
+    def __init__(self, folder: str, pack_folder: str, shared: list, photos, candidates: int):
+        super().__init__(folder)
+        import ray
+
+        from .searchpack import Pack
+        self.pack = Pack(Path(pack_folder))
+        self.ids, self.texts, self.vectors = ray.get(shared)
+        self.photos, self.candidates = np.asarray(photos), candidates
+
+    def compute(self, row: dict):
+        import pyarrow as pa
+
+        from .search import score_with_pack
+        a, b = int(row["start"]), int(row["stop"])
+        frame = score_with_pack(self.pack, self.ids[a:b], self.texts[a:b], self.vectors[a:b], self.photos,
+                                self.candidates, progress=False)
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+
 class PartFlagger(PartWriter):
     """The stored pixel classifier's probability for a slice of the photos."""
 
@@ -217,6 +242,23 @@ def score_parts(corpus, model, model_sha: str, queries: np.ndarray, photos: np.n
     rows = [{"part": part_name(*photo_key, "\n".join(f"{corpus.texts[q]}\t{corpus.raw_texts[q]}" for q in part),
                                corpus.text_vectors[part]), "queries": part.tolist()} for part in parts]
     return run_parts(rows, PartScorer, lambda: ([ray.put(corpus), ray.put(model)], photos, candidates),
+                     folder, address, workers, log, "parts of queries")
+
+
+def pack_score_parts(pack_folder: Path, ids: list[str], texts: list[str], vectors: np.ndarray, photos: np.ndarray,
+                     candidates: int, folder: Path, address: str | None = None, workers: int | None = None,
+                     log=lambda m: None) -> tuple[list[Path], int]:
+    """The queries scored through the search pack at `pack_folder` (which every worker must reach) in
+    parts of PART_QUERIES under `folder`; the parts' paths and how many were already there. A part is
+    named by the pack (its name digests the model and every vector it was built from), the photos'
+    rows, the candidates and its queries (ids, words and vectors)."""
+    import ray
+    bounds = [(a, min(a + PART_QUERIES, len(ids))) for a in range(0, len(ids), PART_QUERIES)]
+    rows = [{"part": part_name(pack_folder.name, candidates, np.asarray(photos, dtype=np.int64),
+                               "\n".join(f"{i}\t{t}" for i, t in zip(ids[a:b], texts[a:b])), vectors[a:b]),
+             "start": a, "stop": b} for a, b in bounds]
+    return run_parts(rows, PartPackScorer,
+                     lambda: (str(pack_folder), [ray.put(ids), ray.put(texts), ray.put(vectors)], photos, candidates),
                      folder, address, workers, log, "parts of queries")
 
 

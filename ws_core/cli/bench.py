@@ -133,9 +133,10 @@ def _engines_on(db: Path, log) -> None:
     diff = max(max(abs(r[3] - by_pair[r[:2]][1]) for r in s_local),
                float(np.abs(np.asarray([r[1] for r in f_local]) - [r[1] for r in f_ray]).max(initial=0)))
     swapped = sum(r[2] != by_pair[r[:2]][0] for r in s_local)
+    why = (" (near-ties: without a search pack the per-photo tables fill in blocks that depend on the queries "
+           "a worker saw, and BLAS rounds a row by its block's shape)") if swapped else ""
     click.echo(f"same (query, photo) rows and flagged photos: True; max score difference ray vs local: {diff:.1e}; "
-               f"rows ranked differently: {swapped} of {len(s_local)} (near-ties: the per-photo tables fill in "
-               "blocks that depend on the queries a worker saw, and BLAS rounds a row by its block's shape)")
+               f"rows ranked differently: {swapped} of {len(s_local)}{why}")
 
 
 @bench.command("encoders")

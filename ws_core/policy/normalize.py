@@ -174,10 +174,15 @@ def _join_letter_runs(words: list[str], lead: int, tail: int) -> list[str]:
     return out
 
 
+def joined_inner(normalized: str) -> str:
+    """Punctuation inside words removed: "k.i.d.s" -> "kids", "ясли-сад" -> "яслисад"."""
+    return _WORD_INNER.sub("", normalized)
+
+
 def views(normalized: str) -> list[list[str]]:
     """Token lists to match: punctuation inside words removed ("k.i.d.s" -> kids), punctuation as a
     separator, and runs of single letters joined."""
-    joined = tokens(_WORD_INNER.sub("", normalized))
+    joined = tokens(joined_inner(normalized))
     split = tokens(re.sub(r"(?<=\w)['’](?=\w)", "", normalized))   # "goat's" stays one word
     found = [joined, split] + [_join_letter_runs(split, lead, tail) for lead in (0, 1) for tail in (0, 1)]
     return [v for i, v in enumerate(found) if v not in found[:i]]

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, field
 
 from .fuzzy import FuzzyTerms, known_word
-from .normalize import normalize, tokens, views, without_controls
+from .normalize import joined_inner, normalize, tokens, views, without_controls
 
 CHILD_AGE = 16
 _NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -76,8 +76,13 @@ class Vocabulary:
 
     @classmethod
     def from_rows(cls, rows) -> "Vocabulary":
-        return cls([Term(" ".join(tokens(normalize(term))), lang, match, decision)
-                    for term, lang, match, decision in rows])
+        terms = []
+        for term, lang, match, decision in rows:
+            text = normalize(term)
+            # a hyphenated term is matched as its words and, as views() reads "я/с/л/и/-/с/а/д", joined
+            forms = dict.fromkeys([" ".join(tokens(text)), " ".join(tokens(joined_inner(text)))])
+            terms += [Term(form, lang, match, decision) for form in forms]
+        return cls(terms)
 
     def lookup(self, words: tuple[str, ...]) -> Term | None:
         hit = self._words.get(_key(words))
