@@ -82,6 +82,14 @@ CASES = [
     Case("unbalanced quote", _append("train_dataset.csv", f'{A},{A}#7,"A dog runs\n'.encode())),
     Case("BOM and CRLF", lambda d: (d / "ExpertAnnotations.tsv").write_bytes(
         b"\xef\xbb\xbf" + (d / "ExpertAnnotations.tsv").read_bytes().replace(b"\n", b"\r\n"))),
+    # Excel's "Unicode Text" export: UTF-16 with its byte order mark, re-encoded and loaded
+    Case("UTF-16 with a byte order mark", lambda d: (d / "photo_descriptions.tsv").write_bytes(
+        ((d / "photo_descriptions.tsv").read_bytes() + _description(A, "собака бежит по пляжу")).decode()
+        .encode("utf-16"))),
+    Case("UTF-16 without a byte order mark", lambda d: (d / "ExpertAnnotations.tsv").write_bytes(
+        (d / "ExpertAnnotations.tsv").read_bytes().decode().encode("utf-16-le"))),
+    Case("UTF-16 mark on broken UTF-16", lambda d: (d / "ExpertAnnotations.tsv").write_bytes(
+        (d / "ExpertAnnotations.tsv").read_bytes().decode().encode("utf-16") + b"\x00")),
     Case("Latin-1 bytes", _append("photo_descriptions.tsv", f"{A}\t{A}#9\tcaf".encode() + b"\xe9 au lait\n")),
     Case("invalid UTF-8 bytes", _append("ExpertAnnotations.tsv", f"{A}\t{A}#7\t1\t".encode() + b"\xff\xfe\t1\n")),
     Case("NUL byte in a row", _append("ExpertAnnotations.tsv", f"{A}\t{A}#7\t1\x00\t1\t1\n".encode())),

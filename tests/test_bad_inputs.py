@@ -24,6 +24,12 @@ EXPECTED = {
     "extra field": ([(E, 75, "wrong number of fields (expected 5 separated by TAB, found 6)")], (0, 0, 0, 0)),
     "unbalanced quote": ([(T, 76, "malformed quoting (unexpected end of data)")], (0, 0, 0, 0)),
     "BOM and CRLF": ([], (0, 0, 0, 0)),
+    "UTF-16 with a byte order mark": ([], (0, 1, 0, 0)),
+    "UTF-16 without a byte order mark": ([(E, None, "file looks like UTF-16 or UTF-32 without a byte order mark "
+                                                    "(a quarter or more of its first bytes are NUL)" + UTF8)],
+                                         (0, 0, 0, 0)),
+    "UTF-16 mark on broken UTF-16": ([(E, None, "file starts with a UTF-16 byte order mark but is not valid "
+                                                "UTF-16 (truncated data at byte 8836)" + UTF8)], (0, 0, 0, 0)),
     "Latin-1 bytes": ([(D, 312, "line is not valid UTF-8 (byte 0xe9 at position 55)" + UTF8)], (0, 0, 0, 0)),
     "invalid UTF-8 bytes": ([(E, 75, "line is not valid UTF-8 (byte 0xff at position 54)" + UTF8)], (0, 0, 0, 0)),
     "NUL byte in a row": ([(E, 75, "expert_1 score '1\\x00' is not an integer 1..4")], (0, 0, 0, 0)),

@@ -478,6 +478,22 @@ def test_cli_check_file_answers_one_json_line_a_text(runner, tmp_path):
     assert out.exit_code == 2 and "give a TEXT or --file FILE (one text a line), not both" in out.output
 
 
+def test_cli_check_file_reads_utf16_with_its_mark_and_refuses_it_without(runner, tmp_path):
+    content = "kidney beans\r\n\r\nдети в парке\r\n"
+    utf8, utf16, bare = tmp_path / "utf8.txt", tmp_path / "utf16.txt", tmp_path / "bare.txt"
+    utf8.write_bytes(content.encode("utf-8"))
+    utf16.write_bytes(content.encode("utf-16"))        # Windows Notepad's "Unicode"
+    bare.write_bytes(content.encode("utf-16-le"))
+    answers = [runner.invoke(main, ["policy", "check", "--file", str(p), "--json"]) for p in (utf8, utf16)]
+    assert [a.exit_code for a in answers] == [0, 0]
+    assert answers[1].stdout == answers[0].stdout
+    assert [json.loads(line)["query"] for line in answers[1].stdout.splitlines()] == ["kidney beans", "дети в парке"]
+    out = runner.invoke(main, ["policy", "check", "--file", str(bare)])
+    assert out.exit_code == 1 and out.stdout == ""
+    assert out.stderr.strip() == (f"Error: {bare}: file looks like UTF-16 or UTF-32 without a byte order mark (a "
+                                  "quarter or more of its first bytes are NUL); save the file as UTF-8")
+
+
 def test_cli_consent_region_terms_and_flags(runner, flagged):
     con, _ = flagged
     image = table(con, "select min(entity_id) from policy_flags where entity_kind = 'photo'")[0][0]

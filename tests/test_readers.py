@@ -1,3 +1,5 @@
+import pytest
+
 from ws_core.ingest.readers import MAX_RAW_CHARS, read_file
 from ws_core.ingest.specs import CROWD, DESCRIPTIONS, EXPERT, TEST_QUERIES, TRAIN_QUERIES
 
@@ -44,6 +46,22 @@ def test_bom_crlf_and_quoted_fields(tmp_path):
     assert out.rejects == []
     assert out.rows[0]["text"] == 'A man , with a sign " Hi " .'
     assert out.rows[0]["written_for"] == "2549968784_39bfbe44f9.jpg"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_utf16_and_utf32_with_their_mark_load_as_utf8(tmp_path, codec):
+    text = "image,query_id,query_text\r\n" f"{A},{Q},Мальчик на велосипеде\r\n"
+    mark = {"utf-16-be": "\ufeff", "utf-32-be": "\ufeff"}.get(codec, "")     # the -be codecs write none
+    out = read(tmp_path, TRAIN_QUERIES, (mark + text).encode(codec))
+    assert out.rejects == []
+    assert [(r["_line"], r["text"]) for r in out.rows] == [(2, "Мальчик на велосипеде")]
+
+
+def test_utf16_without_its_mark_is_refused_whole_with_one_reason(tmp_path):
+    out = read(tmp_path, EXPERT, f"{A}\t{Q}\t1\t1\t1\n{A}\t{A}#1\t2\t2\t2\n".encode("utf-16-le"))
+    assert out.rows == []
+    assert reasons(out) == [(None, "file looks like UTF-16 or UTF-32 without a byte order mark (a quarter or "
+                                   "more of its first bytes are NUL); save the file as UTF-8")]
 
 
 def test_invalid_utf8_line_is_quarantined_and_the_rest_loads(tmp_path):

@@ -157,6 +157,11 @@ def test_cli_search_file_answers_every_line_with_one_load(runner, db, tmp_path):
     assert [len(a["results"]) for a in (answers[0], answers[2])] == [3, 3]
     assert all(r["weak"] is (r["score"] < 0.5) for a in answers for r in a["results"])
     assert out.stderr == "note: 1 blank lines skipped\n"
+    # the same file saved as UTF-16 with its mark and Windows line ends: the same answers
+    queries.write_bytes(queries.read_text().replace("\n", "\r\n").encode("utf-16"))
+    again = runner.invoke(main, ["search", "--file", str(queries), "--json", "--top", "3"])
+    assert again.exit_code == 0 and again.stdout == out.stdout
+    assert again.stderr == "note: 1 blank lines skipped\n"
 
 
 def test_cli_search_marks_weak_results_and_min_score_hides_them(runner, db):

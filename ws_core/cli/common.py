@@ -75,6 +75,18 @@ def user_errors(fn):
     return wrapper
 
 
+def text_lines(stream) -> list[str]:
+    """A --file of texts, one a line, decoded as ingest decodes its files (a UTF-8 mark dropped, UTF-16
+    or UTF-32 with its mark read as such; Windows Notepad saves "Unicode" as UTF-16); a byte that is
+    not UTF-8 becomes U+FFFD, as a query is never refused for one byte."""
+    from ..ingest.readers import as_utf8
+    data, refused = as_utf8(stream.read())
+    if refused:
+        raise WsError(f"{getattr(stream, 'name', '-')}: {refused}")
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    return text.removesuffix("\n").split("\n") if text else []
+
+
 @contextlib.contextmanager
 def writing(db, label: str):
     """A job's connection to the working database; when the job succeeds, the database is published

@@ -10,7 +10,7 @@ from .. import policy
 from ..encoders import DEFAULT_IMAGE_ENCODER, IMAGE_VERSIONS
 from ..policy.pixels import PixelParams
 from ..config import artifacts_dir
-from .common import db_option, engine_options, user_errors, writing
+from .common import db_option, engine_options, text_lines, user_errors, writing
 
 
 @contextmanager
@@ -42,7 +42,7 @@ def policy_group():
 
 @policy_group.command("check")
 @click.argument("text", required=False)
-@click.option("--file", "texts_file", type=click.File("r", encoding="utf-8", errors="replace"), default=None,
+@click.option("--file", "texts_file", type=click.File("rb"), default=None,
               help="Check every line of this file (one text a line, loaded once); - reads stdin.")
 @click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
               help="Language of the disclaimer shown (default: Russian for a text with Cyrillic letters, "
@@ -55,7 +55,7 @@ def check_cmd(text, texts_file, lang, region, as_json, db):
     """Does TEXT ask for photos of children? Prints the decision and the matched evidence."""
     if (text is None) == (texts_file is None):
         raise click.UsageError("give a TEXT or --file FILE (one text a line), not both")
-    texts = [text] if text is not None else [ln.rstrip("\n") for ln in texts_file if ln.strip()]
+    texts = [text] if text is not None else [ln for ln in text_lines(texts_file) if ln.strip()]
     with _reader(db) as con:
         check = policy.QueryCheck.load(con)
         applies = policy.rule_applies(con, region)

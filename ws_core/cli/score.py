@@ -7,7 +7,7 @@ from jobs.score import BATCH_CANDIDATES, PHOTO_SETS, QUERY_SETS, run_score
 
 from .. import db as wsdb
 from ..config import WEAK_BELOW, artifacts_dir
-from .common import db_option, engine_options, user_errors, writing
+from .common import db_option, engine_options, text_lines, user_errors, writing
 
 
 @click.command()
@@ -42,7 +42,7 @@ def score(query_set, photo_set, model_id, candidates, force, engine, address, db
 
 @click.command()
 @click.argument("text", required=False)
-@click.option("--file", "queries_file", type=click.File("r", encoding="utf-8", errors="replace"), default=None,
+@click.option("--file", "queries_file", type=click.File("rb"), default=None,
               help="Answer every line of this file as a query (one model load for all); - reads stdin.")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -69,7 +69,7 @@ def search(text, queries_file, top, min_score, region, lang, as_json, html, no_p
         raise click.UsageError("give a query TEXT or --file FILE (one query a line), not both")
     if queries_file is not None and html:
         raise click.UsageError("--html writes one query's page: use it without --file")
-    lines = [text] if text is not None else [ln.rstrip("\n") for ln in queries_file]
+    lines = [text] if text is not None else text_lines(queries_file)
     queries = [ln for ln in lines if ln.strip()] if queries_file is not None else lines
     prepared = [prepare_query(q) for q in queries]      # an empty query is refused before anything loads
     if len(queries) < len(lines):

@@ -60,8 +60,10 @@ def read_file(path: Path, spec: FileSpec, source: str) -> FileRead:
         return out
     data = path.read_bytes()
     out = FileRead(source, spec.kind, hashlib.sha256(data).hexdigest())
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data, refused = as_utf8(data)
+    if refused:
+        out.rejects.append(Reject(source, None, None, refused))
+        return out
     lines = data.split(b"\n")
     if not data.strip():
         out.rejects.append(Reject(source, None, None, "file is empty"))
@@ -121,6 +123,31 @@ def read_file(path: Path, spec: FileSpec, source: str) -> FileRead:
         seen[key] = (line_no, row)
         out.rows.append({**row, "_line": line_no, "_raw": raw})
     return out
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+         (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))     # UTF-32's mark first: it begins like UTF-16's
+
+
+def as_utf8(data: bytes) -> tuple[bytes, str | None]:
+    """The file as UTF-8 without a byte order mark, or (b"", why it is refused). UTF-16 and UTF-32
+    with their mark (Excel's "Unicode Text" export is UTF-16) are re-encoded: the mark makes them
+    unambiguous. Without one such a file is refused whole: read as UTF-8, each of its lines would be
+    quarantined for a different, misleading reason."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:], None
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec.lower()).encode("utf-8"), None
+            except UnicodeDecodeError as exc:
+                return b"", (f"file starts with a {codec} byte order mark but is not valid {codec} "
+                             f"({exc.reason} at byte {exc.start}); save the file as UTF-8")
+    head = data[:4096]
+    if len(head) >= 8 and head.count(0) * 4 >= len(head):
+        return b"", ("file looks like UTF-16 or UTF-32 without a byte order mark (a quarter or more of "
+                     "its first bytes are NUL); save the file as UTF-8")
+    return data, None
 
 
 def _is_header(raw: str, spec: FileSpec) -> bool:
