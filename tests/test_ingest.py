@@ -241,3 +241,58 @@ def test_folder_with_only_test_files_is_valid(con, sample):
     result = run_ingest(con, [sample])
     assert result.rejects == []
     assert counts(con) == {"photos": 12, "texts": 60, "expert_annotations": 0, "crowd_annotations": 0}
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_jpeg_checked_at_reduced_scale_gets_the_verdict_of_a_full_decode(sample, progressive, monkeypatch):
+    """Ingest decodes a JPEG at 1/8 scale (the codec still entropy-decodes every block): on damaged
+    copies of a sample photo it refuses exactly what a full decode refuses, and stores the file's size."""
+    import io
+    import random
+
+    from PIL import Image
+    from PIL.JpegImagePlugin import JpegImageFile
+
+    from ws_core.ingest.photos import check_decodes
+    from ws_core.ingest.validate import BadValue
+
+    def full_decode_fails(data: bytes) -> bool:
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+            return False
+        except (OSError, SyntaxError, ValueError):
+            return True
+
+    def check_fails(data: bytes) -> bool:
+        try:
+            check_decodes(data)
+            return False
+        except BadValue:
+            return True
+
+    buf = io.BytesIO()
+    with Image.open(next((sample / "train_images").glob("1*.jpg"))) as im:
+        im.convert("RGB").resize((1600, 1200)).save(buf, "JPEG", quality=90, progressive=progressive)
+    src = buf.getvalue()
+    decoded = []
+    real_load = JpegImageFile.load
+    monkeypatch.setattr(JpegImageFile, "load", lambda im: (decoded.append(im.size), real_load(im))[1])
+    assert check_decodes(src) == {"width": 1600, "height": 1200, "format": "JPEG"}
+    assert decoded == [(200, 150)]             # the pixels decoded: an eighth of each side
+    start = src.index(b"\xff\xda") + 20          # past the first scan's header: the coded blocks
+    rng = random.Random(0)
+    verdicts = []
+    for _ in range(120):
+        data, at = bytearray(src), rng.randrange(start, len(src) - 2)
+        kind = rng.choice(["truncate", "flip", "zeros", "noise"])
+        if kind == "truncate":
+            del data[at:]
+        elif kind == "flip":
+            data[at] ^= 1 << rng.randrange(8)
+        else:
+            n = min(32, len(data) - at)
+            data[at:at + n] = bytes(n) if kind == "zeros" else bytes(rng.randrange(256) for _ in range(n))
+        verdicts.append((full_decode_fails(bytes(data)), check_fails(bytes(data))))
+    assert all(full == check for full, check in verdicts)
+    assert sum(full for full, _ in verdicts) >= 20            # the damage was often fatal

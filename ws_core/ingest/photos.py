@@ -52,7 +52,7 @@ def scan_photos(data_dir: Path, dataset: str, stored: dict[str, tuple[str, str, 
                     raise v.BadValue(f"photo name is already used (in {seen_in[name]})")
                 record.update(split=split, dataset=dataset)
                 if stored.get(name) != (record["sha256"], record["path"], split):
-                    record.update(_decode(record.pop("_data")))
+                    record.update(check_decodes(record.pop("_data")))
                     scan.records.append(record)
             except v.BadValue as exc:
                 stats.rejects.append(Reject(stats.source, None, cut(entry.name), str(exc)))
@@ -81,7 +81,9 @@ def _check(path: Path, name: str, root: Path) -> dict:
             "path": str(path.resolve()), "_data": data}
 
 
-def _decode(data: bytes) -> dict:
+def check_decodes(data: bytes) -> dict:
+    """The photo's size and format, once the whole file has decoded (a JPEG at reduced scale);
+    BadValue says why not."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -92,6 +94,11 @@ def _decode(data: bytes) -> dict:
                                      f"{MAX_PIXELS // 1_000_000} megapixels)")
                 if im.format not in FORMATS:
                     raise v.BadValue(f"unsupported image format ({im.format})")
+                if im.format in ("JPEG", "MPO"):
+                    # decoded at 1/8 scale by the codec: it still entropy-decodes every block of the
+                    # file, where damage and truncation fail, for a fifth of the time and 1/64 of the
+                    # memory (tested: the same verdict as a full decode on damaged files)
+                    im.draft(im.mode, (1, 1))
                 im.load()
                 fmt = im.format
     except Image.DecompressionBombError as exc:
