@@ -20,17 +20,10 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from ws_core.config import BATCH_CANDIDATES, PHOTO_SETS, QUERY_SETS
 from ws_core.db import staged, transaction
 from ws_core.errors import WsError
 from ws_core.jobrun import job_run, utc_now
-
-QUERY_SETS = {
-    "test": "is_test_query",
-    "train": "is_train_query",
-    "descriptions": "is_description and not is_test_query",
-}
-PHOTO_SETS = ("test", "train", "all")
-BATCH_CANDIDATES = 5000
 
 
 @dataclass
@@ -85,7 +78,7 @@ def _through_corpus(con, entry, query_set, photo_set, candidates, engine, parts,
     from ws_core.search import load_model, score_queries
     corpus = load_corpus(con, entry["image_encoder"], entry["text_encoder"])
     model = load_model(entry)
-    # the role column names come from QUERY_SETS above, never from the user
+    # the role column names come from QUERY_SETS (config), never from the user
     wanted = {t for (t,) in con.execute(f"select text_id from texts where {QUERY_SETS[query_set]}").fetchall()}
     queries = np.asarray([i for i, t in enumerate(corpus.texts) if t in wanted], dtype=int)
     in_set = corpus.image_split == photo_set if photo_set != "all" else np.ones(len(corpus.images), bool)

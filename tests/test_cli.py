@@ -110,15 +110,39 @@ def test_locked_database_gives_a_clear_message(ws_db, tmp_path):
 
 
 def test_the_command_line_starts_without_heavy_libraries():
-    """`ws --help` must answer at once: torch, transformers, sklearn, scipy, pandas, sqlalchemy and
-    onnxruntime are imported by the commands that use them, not at start-up."""
+    """`ws --help` and every command's --help must answer at once: torch, transformers, sklearn,
+    scipy, pandas, sqlalchemy, onnxruntime, PIL, numpy and duckdb are imported by the commands that
+    use them, not at start-up."""
     import subprocess
     import sys
-    code = ("import sys; from ws_core.cli import main\n"
-            "heavy = ['torch', 'transformers', 'sklearn', 'scipy', 'pandas', 'sqlalchemy', 'onnxruntime', 'PIL']\n"
-            "print(' '.join(m for m in heavy if m in sys.modules))")
+    code = ("import sys, click\n"
+            "from ws_core.cli import main\n"
+            "def helps(cmd, path):\n"
+            "    yield path\n"
+            "    for name, sub in getattr(cmd, 'commands', {}).items():\n"
+            "        yield from helps(sub, [*path, name])\n"
+            "shown = 0\n"
+            "for path in helps(main, []):\n"
+            "    try:\n"
+            "        main([*path, '--help'], standalone_mode=False)\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "    shown += 1\n"
+            "heavy = ['torch', 'transformers', 'sklearn', 'scipy', 'pandas', 'sqlalchemy', 'onnxruntime', 'PIL',\n"
+            "         'numpy', 'duckdb']\n"
+            "print(shown, ' '.join(m for m in heavy if m in sys.modules), file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    shown, *loaded = out.stderr.split()
+    assert int(shown) > 30 and loaded == []
+
+
+def test_bench_startup_times_every_command_as_a_process(runner):
+    out = runner.invoke(main, ["bench", "startup", "--runs", "1"])
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert [line.split("  ")[0] for line in lines[2:]] == [
+        "python -c pass (baseline)", "ws --help", *[f"ws {name} --help" for name in sorted(main.commands)]]
+    assert lines[2].split()[-1] == "1.0" and all(float(line.split()[-1]) > 1 for line in lines[3:])
 
 
 def test_db_before_the_command_name(runner, tmp_path):

@@ -1,4 +1,8 @@
-"""DuckDB access: writable connections for jobs (migrated, views rebuilt), read-only ones for analysts."""
+"""DuckDB access: writable connections for jobs (migrated, views rebuilt), read-only ones for analysts.
+
+duckdb itself is imported where a connection is opened, so the command line starts without it."""
+from __future__ import annotations
+
 import fcntl
 import os
 import re
@@ -6,12 +10,14 @@ import struct
 import time
 from contextlib import contextmanager
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from .config import SCHEMA_DIR, SQL_DIR
 from .errors import WsError
 from .jobrun import utc_now
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Views are built layer by layer: reporting may read training, training may read staging.
 VIEW_LAYERS = ("staging", "training", "reporting")
@@ -33,6 +39,7 @@ READER_CONFIG = {
 def _open(path: Path, read_only: bool, published_size: int | None = None) -> duckdb.DuckDBPyConnection:
     if read_only and not path.exists():
         raise WsError(f"No database at {path}: run `ws ingest` first (or point --db / WS_DB at one).")
+    import duckdb
     if not read_only:
         _check_writable(path)
     try:
@@ -80,6 +87,7 @@ def check_intact(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     Every table's stored segments name their blocks: a block beyond the end of the file means the file
     was cut. (The header's block count is no measure: DuckDB trims free blocks off the end.) About
     30 ms on the full data."""
+    import duckdb
     try:
         block_size = con.execute("select block_size from pragma_database_size() "
                                  "where database_name = current_database()").fetchone()[0]

@@ -6,6 +6,8 @@ reserved when the run starts, so the cause can still be written when the failure
 also stops DuckDB from recording it; the next job then reads the cause back into job_runs instead of
 calling the run merely 'interrupted'.
 """
+from __future__ import annotations
+
 import os
 import secrets
 import traceback
@@ -13,8 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:       # the command line starts without duckdb
+    import duckdb
 
 RESERVED = 4096        # bytes set aside for a failure's first line
 

@@ -8,31 +8,12 @@ import numpy as np
 
 from typing import TYPE_CHECKING
 
+# the leaderboard is in config, where `ws train --help` reads it without numpy
+from .config import CRITERION, MODELS, TAU_C_FLOOR
 
 if TYPE_CHECKING:
     from .corpus import Corpus
     from .scorers.base import Scorer
-
-# The leaderboard's models: name -> (kind, hyperparameter overrides).
-MODELS = {
-    "linear": ("linear", {}),
-    "mlp": ("mlp", {}),
-    "label_bridge": ("label_bridge", {}),
-    "two_tower": ("two_tower", {}),
-    "caption_transfer": ("caption_transfer", {}),
-    "photo_transfer": ("photo_transfer", {}),
-    "pair_linear": ("pair", {"head": "linear"}),
-    "pair_linear_balanced": ("pair", {"head": "linear", "balance": True}),
-    # the highest CV MRR with expert tau-c >= TAU_C_FLOOR, on the data with more-photos: `ws bench cv
-    # --model pair_mlp --grid expert_weight=150,300,600,1200` (README: the expert weight grid)
-    "pair_mlp": ("pair", {"head": "mlp", "members": 5, "expert_weight": 600.0}),
-}
-# The active model is the one users get: chosen by what they see, retrieval, measured out of fold,
-# among the models whose out-of-fold expert tau-c reaches the floor the product asks for (if none
-# does, all compete). The same rule picks the pair MLP's expert weight. The floor is issue 14's
-# 0.52 (0.50 before the data with more-photos).
-CRITERION = "cv_mrr"
-TAU_C_FLOOR = 0.52
 
 
 def make_scorer(name: str, **extra) -> Scorer:

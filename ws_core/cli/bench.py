@@ -402,7 +402,7 @@ def bench_stages(data_dirs, descriptions, folds, db):
 
 
 @bench.command("startup")
-@click.option("--runs", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--runs", type=click.IntRange(1), default=10, show_default=True, help="Processes per row.")
 def bench_startup(runs):
     """How long `ws --help` and each command's --help take as whole processes (median of RUNS),
     beside a bare Python start in the same run."""

@@ -2,14 +2,11 @@ import json
 from contextlib import contextmanager
 
 import click
-import duckdb
-
 
 from .. import db as wsdb
 from .. import policy
 from ..encoders import DEFAULT_IMAGE_ENCODER, IMAGE_VERSIONS
-from ..policy.pixels import PixelParams
-from ..config import artifacts_dir
+from ..config import PIXEL_RECALL_TARGET, artifacts_dir
 from .common import db_option, engine_options, text_lines, user_errors, writing
 
 
@@ -19,6 +16,7 @@ def _reader(db):
     if db.exists():
         con = wsdb.connect_read_only(db)
     else:
+        import duckdb
         con = duckdb.connect()
         wsdb.migrate(con)
     try:
@@ -89,7 +87,7 @@ def check_cmd(text, texts_file, lang, region, as_json, db):
 @policy_group.command("run")
 @click.option("--encoder", "image_enc", default=DEFAULT_IMAGE_ENCODER, show_default=True,
               type=click.Choice(list(IMAGE_VERSIONS)), help="Photo vectors for the pixel classifier.")
-@click.option("--recall", type=click.FloatRange(0.5, 1.0), default=PixelParams.recall_target,
+@click.option("--recall", type=click.FloatRange(0.5, 1.0), default=PIXEL_RECALL_TARGET,
               show_default=True, help="Out-of-fold recall the pixel threshold must reach.")
 @click.option("--neighbours/--no-neighbours", default=True, show_default=True,
               help="Let out-of-fold AUC mix the labels of each photo's nearest described photos into the "
@@ -100,6 +98,7 @@ def check_cmd(text, texts_file, lang, region, as_json, db):
 @user_errors
 def run_cmd(image_enc, recall, neighbours, force, engine, address, db):
     """Flag queries and photos (descriptions, pixels); rebuilt only when inputs changed."""
+    from ..policy.pixels import PixelParams
     params = PixelParams(recall_target=recall, knn_weights=PixelParams.knn_weights if neighbours else (0.0,))
     with _writer(db) as con:
         from jobs.policy import run_policy

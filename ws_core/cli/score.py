@@ -3,10 +3,9 @@ from pathlib import Path
 
 import click
 
-from jobs.score import BATCH_CANDIDATES, PHOTO_SETS, QUERY_SETS, run_score
 
 from .. import db as wsdb
-from ..config import WEAK_BELOW, artifacts_dir
+from ..config import BATCH_CANDIDATES, PHOTO_SETS, QUERY_SETS, WEAK_BELOW, artifacts_dir
 from .common import db_option, engine_options, text_lines, user_errors, writing
 
 
@@ -29,6 +28,7 @@ def score(query_set, photo_set, model_id, candidates, force, engine, address, db
     --candidates photos, test queries are scored through the model's search pack when a current one
     exists (`ws pack`; the nightly builds it first): the photos are read from it, never loaded whole.
     """
+    from jobs.score import run_score
     with writing(db, "score") as con:
         r = run_score(con, query_set, photo_set, model_id, force, candidates, engine=engine,
                       parts=artifacts_dir(db) / "ray-parts", address=address, log=lambda m: click.echo(m, err=True))

@@ -2,9 +2,8 @@ import click
 
 
 from .. import db as wsdb
-from ..config import artifacts_dir
+from ..config import CRITERION, MODELS, TAU_C_FLOOR, artifacts_dir
 from ..encoders import DEFAULT_IMAGE_ENCODER, DEFAULT_TEXT_ENCODER, IMAGE_VERSIONS, TEXT_VERSIONS
-from ..training import CRITERION, MODELS, TAU_C_FLOOR
 from .common import db_option, user_errors, writing
 
 LEADERBOARD = ("select name, is_active, cv_rmse, cv_tau_c, cv_tau_b, cv_r_at_1, cv_r_at_5, cv_r_at_10, "

@@ -5,11 +5,19 @@ import unicodedata
 
 from ..errors import WsError
 from ..jobrun import utc_now
-from .meaning import QueryCheck
 from .query import Decision, Vocabulary, check
 
 __all__ = ["Decision", "Vocabulary", "check", "QueryCheck", "term_problem", "load_vocabulary", "rule_applies", "hidden_photos",
            "disclaimer", "add_consent", "revoke_consent", "set_region"]
+
+
+def __getattr__(name):
+    # QueryCheck (meaning.py) needs numpy: loaded on first use, so the command line starts without it
+    if name == "QueryCheck":
+        from .meaning import QueryCheck
+        return QueryCheck
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 REASON_QUERY = "the query asks for photos of children"
 REASON_PHOTO = "the photo may show a child and has no parent's consent"
