@@ -168,10 +168,15 @@ MIN_MAP_TEXTS = 50   # fewer English descriptions than this fit no multilingual 
 def _fit_text_map(con, text_version: str, use, run_id: str) -> int:
     """The multilingual map into this text encoder's space and its glossary, fitted once per encoder
     pair on a fixed sample of English descriptions (ws_core/encoders/multilingual.py); a map stored
-    before the glossary existed is fitted again. Returns the texts fitted on."""
+    before the glossary existed, or before the installed English-Russian dictionary, is fitted again
+    (never for want of one: a map built where a dictionary was keeps it). Returns the texts fitted on."""
+    from ws_core.encoders import dictionary
     from ws_core.encoders import multilingual as ml
-    if con.execute("select 1 from text_maps where source_encoder = ? and target_encoder = ? and words is not null",
-                   [ml.USE_VERSION, text_version]).fetchone():
+    source = dictionary.located()
+    wanted = dictionary.identity(source) if source else None
+    if con.execute("select 1 from text_maps where source_encoder = ? and target_encoder = ? and words is not null "
+                   "and (?::varchar is null or dictionary is not distinct from ?)",
+                   [ml.USE_VERSION, text_version, wanted, wanted]).fetchone():
         return 0
     described = con.execute("select t.text_id, t.text from texts t join text_embeddings e using (text_id) "
                             "where e.encoder = ? and t.is_description", [text_version]).fetchall()
@@ -190,13 +195,15 @@ def _fit_text_map(con, text_version: str, use, run_id: str) -> int:
                                        disable=None)])
     fitted = ml.CrossLingualMap.fit(vectors[:len(ids)], np.stack(target).astype(np.float32))
     word_vectors = vectors[len(ids):].astype("<f2").tobytes()
+    translated = dictionary.translations(source, set(words)) if source else {}
+    lines = "".join(f"{ru}\t{w}\n" for w in words for ru in translated.get(w, []))
     with transaction(con):
         con.execute("delete from text_maps where source_encoder = ? and target_encoder = ?",
                     [ml.USE_VERSION, text_version])
         con.execute("insert into text_maps (source_encoder, target_encoder, dims, weights, bias, alpha, "
-                    "n_texts, heldout_cosine, job_run_id, words, word_vectors) "
-                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "n_texts, heldout_cosine, job_run_id, words, word_vectors, translations, dictionary) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [ml.USE_VERSION, text_version, fitted.weights.shape[1], fitted.weights.ravel().tolist(),
                      fitted.bias.tolist(), fitted.alpha, fitted.n_texts, fitted.heldout_cosine, run_id,
-                     words, word_vectors])
+                     words, word_vectors, lines or None, wanted])
     return fitted.n_texts

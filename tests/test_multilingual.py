@@ -274,3 +274,101 @@ def test_prepared_use_encoder_reads_as_the_package_does(tmp_path, monkeypatch):
         np.testing.assert_array_equal(ml.use_encoder().encode(texts), prepared)
     finally:
         ml.use_encoder.cache_clear()
+
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _b64(n: int) -> str:
+    out = ""
+    while True:
+        out = _B64[n % 64] + out
+        n //= 64
+        if not n:
+            return out
+
+
+def _dictd(folder, entries, name="tiny"):
+    """A dictionary in dictd's format: an index of headword, offset and length (base 64) and a
+    gzip (dictzip) body."""
+    import gzip
+    folder.mkdir(parents=True, exist_ok=True)
+    body, index = b"", []
+    for head, text in entries:
+        chunk = f"{head}\n{text}\n".encode()
+        index.append(f"{head}\t{_b64(len(body))}\t{_b64(len(chunk))}\n")
+        body += chunk
+    (folder / f"{name}.dict.dz").write_bytes(gzip.compress(body))
+    (folder / f"{name}.index").write_text("00-database-short\tA\tB\n" + "".join(index), encoding="utf-8")
+    return folder / f"{name}.index"
+
+
+MUELLER_LIKE = [
+    ("dog", "   [dɘg]\n   1. _n.\n      1) собака, пёс; Greater Dog созвездие Большого Пса\n"
+            "      2) _разг. парень (переводится по контексту)\n   2. _v. выслеживать, преследовать"),
+    ("man", "   [mæn] _n. (_pl. men) 1) человек, мужчина; every man каждый\n      2) мужчина"),
+    ("sled", "   [slɛd] = sledge I"),
+    ("sledge", "   _I [slɛdʒ] 1. _n. сани, салазки; 2. _v. ехать на санях"),
+    ("sledge", "   _II = sledge-hammer"),
+    ("shirt", "   [ʃɜ:t] _n. рубашка (мужская); блуза; to keep one's shirt on сохранять спокойствие"),
+    ("hello", "   _int. алло! здравствуй!"),
+]
+
+
+def test_dictionary_reads_each_senses_leading_russian_words_and_follows_references(tmp_path, monkeypatch):
+    from ws_core.encoders import dictionary
+    index = _dictd(tmp_path / "dict", MUELLER_LIKE)
+    assert dictionary.translations(index, {"dog", "man", "sled", "shirt", "hello", "cat"}) == {
+        "dog": ["собака", "пес", "парень", "выслеживать", "преследовать"],   # ё read as е
+        "man": ["человек", "мужчина"],
+        "sled": ["сани", "салазки"],            # "= sledge"; phrases of several words are left out
+        "shirt": ["рубашка"],
+    }
+    monkeypatch.setenv("WS_EN_RU_DICTIONARY", str(index))
+    assert dictionary.located() == index and dictionary.identity(index).startswith("tiny sha256:")
+    monkeypatch.setenv("WS_EN_RU_DICTIONARY", "none")
+    assert dictionary.located() is None
+    monkeypatch.setenv("WS_EN_RU_DICTIONARY", str(tmp_path / "missing.index"))
+    with pytest.raises(Exception) as err:
+        dictionary.located()
+    assert str(err.value) == (f"WS_EN_RU_DICTIONARY names {tmp_path / 'missing.index'}, which is not a dictd "
+                              "index with its .dict.dz (or .dict) beside it; point it at one (e.g. "
+                              "/usr/share/dictd/mueller7.index) or set it to 'none'.")
+
+
+def test_gloss_takes_the_nearest_of_a_words_translations_and_the_nearest_word_without_any():
+    # USE-m places "собака" nearest "cat"; the dictionary says it is "dog" or "hound", of which "hound"
+    # is nearer; "на" (unknown to this USE-m: a tie) and "трава" have no translation: the nearest word
+    use = _Words({"собака": [0.2, 0.3, 0.9], "трава": [0, 0.9, 0.1], "ёж": [1, 0, 0]})
+    cross = CrossLingualMap(np.eye(3, dtype=np.float32), np.zeros(3, np.float32), 1.0, 9,
+                            words=["dog", "hound", "cat"],
+                            word_vectors=np.asarray([[1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32),
+                            translations="собака\tdog\nсобака\thound\nеж\tdog\nеж\tbeaver\n", dictionary="tiny")
+    assert cross.gloss(["собаки на траве", "Ёж"], use) == ["hound dog hound", "dog"]     # ё read as е
+    plain = CrossLingualMap(cross.weights, cross.bias, 1.0, 9, words=cross.words, word_vectors=cross.word_vectors)
+    assert plain.gloss(["собаки на траве"], use) == ["cat dog hound"]
+
+
+def test_embed_builds_the_gloss_from_the_installed_dictionary_and_keeps_it(db, tmp_path, monkeypatch):
+    con = wsdb.connect(db)
+    before = ml.load_map(con, "minilm-l6-v2/v1")
+    assert before.dictionary is None and before.translations == ""
+    index = _dictd(tmp_path / "dict", MUELLER_LIKE)
+    monkeypatch.setenv("WS_EN_RU_DICTIONARY", str(index))
+    run_embed(con, "effnet-lite2", "minilm-l6")              # a dictionary now: the map is fitted again
+    after = ml.load_map(con, "minilm-l6-v2/v1")
+    assert after.words == before.words and after.dictionary.startswith("tiny sha256:")
+    pairs = sorted(tuple(line.split("\t")) for line in after.translations.splitlines())
+    from ws_core.encoders import dictionary
+    assert {"dog", "man"} <= set(after.words) and pairs == sorted(
+        (ru, w) for w, rus in dictionary.translations(index, set(after.words)).items() for ru in rus)
+    assert ("пес", "dog") in pairs and ("мужчина", "man") in pairs
+    glossed = after.gloss(["мужчина и пёс"], ml.use_encoder())[0].split()
+    assert glossed[0] == "man" and glossed[2] == "dog"
+    # the same dictionary, or none at all: nothing is fitted again
+    for named in (str(index), "none"):
+        monkeypatch.setenv("WS_EN_RU_DICTIONARY", named)
+        use = _Fixed(512, 0.0)
+        run_embed(con, "effnet-lite2", "minilm-l6", use=use)
+        assert use.seen == [] and ml.load_map(con, "minilm-l6-v2/v1").dictionary == after.dictionary
+    con.close()

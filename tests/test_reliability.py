@@ -32,6 +32,7 @@ def test_doctor_on_a_healthy_database(runner, con, sample):
     assert checks["torch"] == "ok" and checks["duckdb"] == "ok"
     assert checks[f"data {sample}"] == "ok"
     assert checks["active model"] == "note"             # nothing trained yet: not an error
+    assert checks["English-Russian dictionary"] == "note"       # optional (the suite runs without it)
     assert out.output.endswith("everything needed is in place\n")
 
 
@@ -47,6 +48,15 @@ def test_doctor_says_what_to_fix(runner, con, sample, tmp_path):
     assert "1 of 74 unreadable" in out.output and "re-ingest from where they live now" in out.output
     assert f"data {tmp_path / 'nowhere'}" in out.output and "not a readable folder" in out.output
     assert "Error: 3 problems to fix (lines marked FIX)" in out.output
+
+
+def test_doctor_names_a_dictionary_setting_that_points_nowhere(runner, monkeypatch, tmp_path):
+    monkeypatch.setenv("WS_EN_RU_DICTIONARY", str(tmp_path / "nowhere.index"))
+    out = runner.invoke(main, ["doctor"])
+    assert out.exit_code == 1
+    assert lines(out.output)["English-Russian dictionary"] == "FIX"
+    assert (f"WS_EN_RU_DICTIONARY names {tmp_path / 'nowhere.index'}, which is not a dictd index with its "
+            ".dict.dz (or .dict) beside it") in out.output
 
 
 def test_doctor_without_a_database(runner):

@@ -335,6 +335,12 @@ def translated_queries(con, path: Path) -> list[tuple[str, str, str]]:
     return [(q, english[q], text) for q, text in rows]
 
 
+def without_dictionary(cross_map):
+    """The same map glossing by USE-m alone (as where no English-Russian dictionary is installed)."""
+    import dataclasses
+    return dataclasses.replace(cross_map, translations="", dictionary=None)
+
+
 def multilingual_benchmark(con, path: Path) -> list[tuple]:
     """Retrieval among the test photos (children rule off) of translated test queries, read by the
     English encoder, through the multilingual map alone and as search reads them (the map and the
@@ -367,6 +373,12 @@ def multilingual_benchmark(con, path: Path) -> list[tuple]:
                 ("translation, word gloss alone", QueryEncoder(base, cross_map, use).glossed(translated), translated),
                 ("translation, map and word gloss", QueryEncoder(base, cross_map, use).encode(translated),
                  translated)]
+    if cross_map.dictionary:
+        plain = without_dictionary(cross_map)
+        readings += [("translation, word gloss alone, no dictionary",
+                      QueryEncoder(base, plain, use).glossed(translated), translated),
+                     ("translation, map and word gloss, no dictionary",
+                      QueryEncoder(base, plain, use).encode(translated), translated)]
     stored_vectors, stored_texts = corpus.text_vectors, list(corpus.raw_texts)
     out = []
     for name, vectors, texts in readings:
@@ -414,6 +426,10 @@ def map_dev_benchmark(con, path: Path, gloss_weights: tuple[float, ...] = ()) ->
                 ("translation, multilingual map alone", cross_map.apply(use.encode(translated))),
                 ("translation, word gloss alone", QueryEncoder(base, cross_map, use).glossed(translated)),
                 ("translation, map and word gloss", QueryEncoder(base, cross_map, use).encode(translated))]
+    if cross_map.dictionary:
+        plain = without_dictionary(cross_map)
+        readings += [("translation, word gloss alone, no dictionary", QueryEncoder(base, plain, use).glossed(translated)),
+                     ("translation, map and word gloss, no dictionary", QueryEncoder(base, plain, use).encode(translated))]
     readings += [(f"translation, map and gloss x{w:g}", QueryEncoder(base, cross_map, use, w).encode(translated))
                  for w in gloss_weights]
     out = []

