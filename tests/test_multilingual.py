@@ -349,7 +349,7 @@ def test_gloss_takes_the_nearest_of_a_words_translations_and_the_nearest_word_wi
     assert plain.gloss(["собаки на траве"], use) == ["cat dog hound"]
 
 
-def test_embed_builds_the_gloss_from_the_installed_dictionary_and_keeps_it(db, tmp_path, monkeypatch):
+def test_embed_builds_the_gloss_from_the_installed_dictionary_and_keeps_it(runner, db, tmp_path, monkeypatch):
     con = wsdb.connect(db)
     before = ml.load_map(con, "minilm-l6-v2/v1")
     assert before.dictionary is None and before.translations == ""
@@ -372,3 +372,7 @@ def test_embed_builds_the_gloss_from_the_installed_dictionary_and_keeps_it(db, t
         run_embed(con, "effnet-lite2", "minilm-l6", use=use)
         assert use.seen == [] and ml.load_map(con, "minilm-l6-v2/v1").dictionary == after.dictionary
     con.close()
+    # the benchmark shows the gloss without the dictionary beside it
+    lines = _bench_stored(runner, db, tmp_path, "russian-map", "text_id", "is_description", 5)
+    assert [line.split("  ")[0] for line in lines[2:]][-2:] == [
+        "translation, word gloss alone, no dictionary", "translation, map and word gloss, no dictionary"]

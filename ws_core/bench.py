@@ -335,10 +335,17 @@ def translated_queries(con, path: Path) -> list[tuple[str, str, str]]:
     return [(q, english[q], text) for q, text in rows]
 
 
-def without_dictionary(cross_map):
-    """The same map glossing by USE-m alone (as where no English-Russian dictionary is installed)."""
+def _without_dictionary(base, cross_map, use, texts: list[str]) -> list[tuple[str, np.ndarray]]:
+    """The gloss alone and with the map, as where no English-Russian dictionary is installed (USE-m
+    alone): beside the readings with it, when the map has one."""
     import dataclasses
-    return dataclasses.replace(cross_map, translations="", dictionary=None)
+
+    from .encoders.multilingual import QueryEncoder
+    if not cross_map.dictionary:
+        return []
+    plain = QueryEncoder(base, dataclasses.replace(cross_map, translations="", dictionary=None), use)
+    return [("translation, word gloss alone, no dictionary", plain.glossed(texts)),
+            ("translation, map and word gloss, no dictionary", plain.encode(texts))]
 
 
 def multilingual_benchmark(con, path: Path) -> list[tuple]:
@@ -373,12 +380,7 @@ def multilingual_benchmark(con, path: Path) -> list[tuple]:
                 ("translation, word gloss alone", QueryEncoder(base, cross_map, use).glossed(translated), translated),
                 ("translation, map and word gloss", QueryEncoder(base, cross_map, use).encode(translated),
                  translated)]
-    if cross_map.dictionary:
-        plain = without_dictionary(cross_map)
-        readings += [("translation, word gloss alone, no dictionary",
-                      QueryEncoder(base, plain, use).glossed(translated), translated),
-                     ("translation, map and word gloss, no dictionary",
-                      QueryEncoder(base, plain, use).encode(translated), translated)]
+    readings += [(name, vectors, translated) for name, vectors in _without_dictionary(base, cross_map, use, translated)]
     stored_vectors, stored_texts = corpus.text_vectors, list(corpus.raw_texts)
     out = []
     for name, vectors, texts in readings:
@@ -426,10 +428,7 @@ def map_dev_benchmark(con, path: Path, gloss_weights: tuple[float, ...] = ()) ->
                 ("translation, multilingual map alone", cross_map.apply(use.encode(translated))),
                 ("translation, word gloss alone", QueryEncoder(base, cross_map, use).glossed(translated)),
                 ("translation, map and word gloss", QueryEncoder(base, cross_map, use).encode(translated))]
-    if cross_map.dictionary:
-        plain = without_dictionary(cross_map)
-        readings += [("translation, word gloss alone, no dictionary", QueryEncoder(base, plain, use).glossed(translated)),
-                     ("translation, map and word gloss, no dictionary", QueryEncoder(base, plain, use).encode(translated))]
+    readings += _without_dictionary(base, cross_map, use, translated)
     readings += [(f"translation, map and gloss x{w:g}", QueryEncoder(base, cross_map, use, w).encode(translated))
                  for w in gloss_weights]
     out = []

@@ -97,7 +97,7 @@ def check_dictionary() -> Check:
         return Check(FIX, what, str(exc))
     if index:
         return Check(OK, what, str(index))
-    if os.environ.get(dictionary.ENV, "").strip().lower() == "none":
+    if dictionary.switched_off():
         return Check(NOTE, what, f"off ({dictionary.ENV}=none): Russian words are glossed by USE-m alone")
     return Check(NOTE, what, "not installed: `apt install mueller7-dict`, then `ws embed`, glosses Russian "
                              "words by their translations (optional)")

@@ -25,11 +25,15 @@ _REFERENCE = re.compile(r"^=\s*([a-z][a-z\-]*)")    # "sled = sledge I"
 _RUSSIAN = re.compile(r"^[а-яё]+(-[а-яё]+)*$")
 
 
+def switched_off() -> bool:
+    return os.environ.get(ENV, "").strip().lower() == "none"
+
+
 def located() -> Path | None:
     """The dictionary's index file, if there is one: WS_EN_RU_DICTIONARY, else Debian's Mueller."""
-    named = os.environ.get(ENV, "").strip()
-    if named.lower() == "none":
+    if switched_off():
         return None
+    named = os.environ.get(ENV, "").strip()
     path = Path(named or DEFAULT)
     if path.is_file() and _body(path) is not None:
         return path

@@ -93,22 +93,21 @@ class CrossLingualMap:
         if foreign and self.words:
             lemmas = [lemma(w) for w in foreign]
             sims = np.atleast_2d(use.encode(lemmas)) @ self.word_vectors.T
-            candidates = self._translations()
             for w, form, row in zip(foreign, lemmas, sims):
-                among = candidates.get(fold(form))
+                among = self.translated.get(fold(form))
                 english[w] = self.words[among[np.argmax(row[among])] if among else np.argmax(row)]
         return [" ".join(english.get(w, w) for w in ws) for ws in tokens]
 
-    def _translations(self) -> dict[str, list[int]]:
+    @functools.cached_property
+    def translated(self) -> dict[str, list[int]]:
         """Russian word -> the glossary words that translate it (built on a non-English query's first gloss)."""
-        if not hasattr(self, "_by_word"):
-            index = {w: i for i, w in enumerate(self.words)}
-            self._by_word: dict[str, list[int]] = {}
-            for line in self.translations.splitlines():
-                ru, _, word = line.partition("\t")
-                if word in index:
-                    self._by_word.setdefault(ru, []).append(index[word])
-        return self._by_word
+        index = {w: i for i, w in enumerate(self.words)}
+        by_word: dict[str, list[int]] = {}
+        for line in self.translations.splitlines():
+            ru, _, word = line.partition("\t")
+            if word in index:
+                by_word.setdefault(ru, []).append(index[word])
+        return by_word
 
 
 CYRILLIC = re.compile("[\u0400-\u04ff]")
